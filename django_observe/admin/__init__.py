@@ -1,0 +1,1 @@
+"""Admin pages: errors and health (one module each)."""

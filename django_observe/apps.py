@@ -1,0 +1,36 @@
+"""App config: wires logging, metrics, error capture, Celery signals and the system checks."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class ObserveConfig(AppConfig):
+    name = "django_observe"
+    verbose_name = "Observability"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks as observe_checks
+        from .conf import get_settings, problems
+
+        # Every system check we have, in one place (ids in docs/checks.md).
+        checks.register(observe_checks.check_settings, "django_observe")
+        checks.register(observe_checks.check_unknown_keys, "django_observe")
+        checks.register(observe_checks.check_middleware, "django_observe")
+
+        if problems():
+            # Leave the error to `manage.py check` (and to get_settings() at first use)
+            # instead of crashing every management command at import.
+            return
+        conf = get_settings()
+        if conf.CONFIGURE_LOGGING:
+            from . import logging as observe_logging
+
+            observe_logging.configure()
+        else:
+            from . import logging as observe_logging
+
+            observe_logging.configure_structlog()
+        from . import middleware  # noqa: F401  (connects got_request_exception)

@@ -1,0 +1,1 @@
+"""Health checks with hard deadlines, probes and history."""

@@ -1,0 +1,277 @@
+"""ObserveMiddleware: request id, context, timing, metrics and the access line, in one pass.
+
+One class, native in both modes: ``_begin`` and ``_end`` are synchronous code with
+no I/O shared by the sync and async paths, so an async stack pays no
+``sync_to_async`` hop for us. Nothing that fails inside them reaches the user: it
+is counted and logged once, and the response goes out.
+
+Put it FIRST in MIDDLEWARE: its timer then covers the whole stack and the health
+probes it answers (``/health/live`` etc.) are served before any redirect or
+login middleware can turn them into a 301/302.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.signals import got_request_exception
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponseBase
+from django_structlog import signals as structlog_signals
+
+from . import context, metrics
+from .conf import get_settings
+from .logging import access_logger
+
+logger = logging.getLogger(__name__)
+
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+UNRESOLVED_ENDPOINT = "<unresolved>"
+
+GetResponse = Callable[[HttpRequest], Any]
+
+
+@receiver(got_request_exception)
+def _remember_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Keep the unhandled exception on the request so the access line and metrics can name it.
+
+    Django turns it into a 500 response inside the stack, so our middleware never sees it
+    raised; this signal fires for view and middleware exceptions alike, synchronously, in
+    the request's own thread or task.
+    """
+    import sys
+
+    if request is not None:
+        request.__dict__["_observe_exception"] = sys.exc_info()[1]
+
+
+def method_label(method: str | None) -> str:
+    """The request method when it is a standard one, else ``OTHER`` (keeps metric labels bounded)."""
+    return method if method in KNOWN_METHODS else "OTHER"
+
+
+def endpoint_label(request: HttpRequest) -> str:
+    """The resolved URL pattern (``items/<int:pk>/``), never the raw path."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return request.__dict__.get("_observe_endpoint", UNRESOLVED_ENDPOINT)
+    return match.route or UNRESOLVED_ENDPOINT
+
+
+class ObserveMiddleware:
+    """Give every request an id, bind it for logs, time it, count it and log one access line."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        # Decided once: an async stack must not hold a thread for the whole request.
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        self._failures_logged = False
+
+    # --- entry points ----------------------------------------------------------------
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        began = self._begin(request)
+        probe = self._probe_view(request)
+        response = probe(request) if probe else self.get_response(request)
+        return self._end(request, response, began)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        began = self._begin(request)
+        probe = self._probe_view(request)
+        if probe is None:
+            response = await self.get_response(request)
+        elif getattr(probe, "does_io", False):
+            # Readiness runs checks with blocking waits: never on the event loop.
+            response = await sync_to_async(probe, thread_sensitive=False)(request)
+        else:
+            response = probe(request)
+        return self._end(request, response, began)
+
+    # --- the two halves, shared by both modes ----------------------------------------
+
+    def _begin(self, request: HttpRequest) -> float:
+        try:
+            conf = get_settings()
+            incoming = request.META.get(_meta_key(conf.REQUEST_ID_HEADER))
+            if incoming is not None and conf.TRUST_REQUEST_ID and context.valid_request_id(incoming):
+                request_id = incoming
+            else:
+                request_id = context.new_request_id()
+                if incoming is not None:
+                    # The raw value may be an injection attempt: never log it.
+                    logger.debug("Rejected an invalid incoming request id (%d characters).", len(incoming))
+            request.request_id = request_id  # type: ignore[attr-defined]
+            context.bind_request(request_id, request)
+            if conf.METRICS_ENABLED:
+                metrics.request_started()
+            if structlog_signals.bind_extra_request_metadata.receivers:
+                structlog_signals.bind_extra_request_metadata.send(
+                    sender=self.__class__,
+                    request=request,
+                    logger=access_logger(),
+                    log_kwargs={"request": _request_text(request), "user_agent": request.META.get("HTTP_USER_AGENT")},
+                )
+        except Exception:
+            self._internal_failure()
+        return time.perf_counter()
+
+    def _end(self, request: HttpRequest, response: HttpResponseBase, began: float) -> HttpResponseBase:
+        try:
+            header = get_settings().REQUEST_ID_HEADER
+            request_id = getattr(request, "request_id", None) or context.new_request_id()
+            response[header] = request_id
+            _expose_header(response, header)
+            user_id = context.user_id_from_request(request)
+            if user_id is not None:
+                context.bind_user_id(user_id)
+            if response.streaming:
+                self._finish_after_stream(request, response, began)
+            else:
+                self._finish(request, response, began)
+                # Django's own "Not Found"/"Internal Server Error" lines are written after the
+                # middleware chain returns: keep the id bound until the response is closed.
+                response._resource_closers.append(context.clear)
+        except Exception:
+            self._internal_failure()
+        return response
+
+    def _finish(self, request: HttpRequest, response: HttpResponseBase, began: float) -> None:
+        """Record the finished request: metrics and the access line."""
+        duration = time.perf_counter() - began
+        conf = get_settings()
+        method = method_label(request.method)
+        endpoint = endpoint_label(request)
+        exception = request.__dict__.get("_observe_exception")
+        slow = duration > conf.SLOW_REQUEST_THRESHOLD
+        if conf.METRICS_ENABLED:
+            metrics.request_finished(method, endpoint, response.status_code, duration, slow, exception)
+        if conf.ACCESS_LOG:
+            _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP)
+
+    def _finish_after_stream(self, request: HttpRequest, response: Any, began: float) -> None:
+        """Streaming: the access line and the duration wait until the last chunk was sent."""
+        finished = False
+
+        def finish() -> None:
+            nonlocal finished
+            if not finished:
+                finished = True
+                try:
+                    self._finish(request, response, began)
+                except Exception:
+                    self._internal_failure()
+
+        if response.is_async:
+            original_async: AsyncIterator[Any] = response.streaming_content
+
+            async def wrapped_async() -> AsyncIterator[Any]:
+                try:
+                    async for chunk in original_async:
+                        yield chunk
+                finally:
+                    finish()
+
+            response.streaming_content = wrapped_async()
+        else:
+            original: Iterator[Any] = response.streaming_content
+
+            def wrapped() -> Iterator[Any]:
+                try:
+                    yield from original
+                finally:
+                    finish()
+
+            response.streaming_content = wrapped()
+        # A client that disconnects early closes the response without exhausting it.
+        response._resource_closers.append(finish)
+        response._resource_closers.append(context.clear)
+
+    def _probe_view(self, request: HttpRequest) -> Callable[[HttpRequest], HttpResponseBase] | None:
+        try:
+            from .health.views import probe_view
+        except ImportError:  # health is optional while it lands
+            return None
+        view = probe_view(request.path_info)
+        if view is not None:
+            request.__dict__["_observe_endpoint"] = request.path_info.lstrip("/")
+        return view
+
+    def _internal_failure(self) -> None:
+        metrics.internal_error("middleware")
+        if not self._failures_logged:
+            self._failures_logged = True
+            logger.warning("ObserveMiddleware failed; the request was served without part of its telemetry.", exc_info=True)
+
+
+def _meta_key(header: str) -> str:
+    return _META_KEYS.get(header) or _META_KEYS.setdefault(header, "HTTP_" + header.upper().replace("-", "_"))
+
+
+_META_KEYS: dict[str, str] = {}
+
+
+def _expose_header(response: HttpResponseBase, header: str) -> None:
+    """Append our header to Access-Control-Expose-Headers; never overwrite what CORS code put there."""
+    existing = response.get("Access-Control-Expose-Headers")
+    if not existing:
+        response["Access-Control-Expose-Headers"] = header
+    elif header.lower() not in (part.strip().lower() for part in existing.split(",")):
+        response["Access-Control-Expose-Headers"] = f"{existing}, {header}"
+
+
+def _request_text(request: HttpRequest) -> str:
+    # The path only: query strings carry tokens (?token=, ?api_key=) often enough.
+    return f"{request.method} {request.path}"
+
+
+def _log_access(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    method: str,
+    endpoint: str,
+    duration: float,
+    slow: bool,
+    exception: BaseException | None,
+    with_ip: bool,
+) -> None:
+    status = response.status_code
+    log = access_logger()
+    fields: dict[str, Any] = {
+        "request": _request_text(request),
+        "method": method,
+        "route": endpoint,
+        "code": status,
+        "duration_ms": round(duration * 1000, 3),
+    }
+    if with_ip:
+        fields["ip"] = request.META.get("REMOTE_ADDR")
+    if exception is not None:
+        if structlog_signals.bind_extra_request_failed_metadata.receivers:
+            structlog_signals.bind_extra_request_failed_metadata.send(
+                sender=ObserveMiddleware, request=request, logger=log, exception=exception, log_kwargs=fields
+            )
+        log.error("request_failed", exc_info=exception, **fields)
+        return
+    if structlog_signals.bind_extra_request_finished_metadata.receivers:
+        structlog_signals.bind_extra_request_finished_metadata.send(
+            sender=ObserveMiddleware, request=request, logger=log, response=response, log_kwargs=fields
+        )
+    if slow:
+        fields["slow"] = True
+    if status >= 500:
+        log.error("request_finished", **fields)
+    elif slow or status >= 400:
+        log.warning("request_finished", **fields)
+    else:
+        log.info("request_finished", **fields)

@@ -1,0 +1,1 @@
+"""Models of the error tracker and the health history (one module each)."""

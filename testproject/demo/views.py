@@ -1,0 +1,81 @@
+"""Demo views: one per kind of request an observability stack must get right."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import structlog
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from .models import Item
+
+logger = logging.getLogger(__name__)
+slog = structlog.get_logger(__name__)
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/index.html", {"items": Item.objects.order_by("pk")[:5]})
+
+
+def fast(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True, "request_id": request.request_id})  # type: ignore[attr-defined]
+
+
+def db(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"items": list(Item.objects.order_by("pk").values_list("name", flat=True)[:5])})
+
+
+def slow(request: HttpRequest) -> JsonResponse:
+    # Just above the slow threshold, so the access line is a WARNING.
+    time.sleep(float(settings.OBSERVE.get("SLOW_REQUEST_THRESHOLD", 1.0)) + 0.1)
+    return JsonResponse({"slow": True})
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    password = "local-secret-in-frame"  # noqa: F841  (a local a scrubber must hide)
+    raise RuntimeError("demo failure: the boom view always raises")
+
+
+def log_error(request: HttpRequest) -> JsonResponse:
+    order = request.GET.get("order", "42")
+    logger.error("order %s not found", order)
+    slog.warning("structlog line from a view", order=order)
+    return JsonResponse({"logged": True})
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField()
+    password = forms.CharField(widget=forms.PasswordInput)
+
+
+def login_form(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        logger.info("login attempt", extra={"username": form.cleaned_data["username"], "password": form.cleaned_data["password"]})
+        return JsonResponse({"ok": True})
+    return render(request, "demo/form.html", {"form": form})
+
+
+def item_detail(request: HttpRequest, pk: int) -> JsonResponse:
+    item = get_object_or_404(Item, pk=pk)
+    return JsonResponse({"id": item.pk, "name": item.name})
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    def chunks():
+        for number in range(3):
+            logger.info("streaming chunk %d", number)
+            yield f"chunk {number}\n"
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+
+async def async_view(request: HttpRequest) -> JsonResponse:
+    await asyncio.sleep(0)
+    slog.info("async view ran")
+    return JsonResponse({"ok": True, "request_id": request.request_id})  # type: ignore[attr-defined]

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from testproject.demo import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("fast/", views.fast, name="fast"),
+    path("db/", views.db, name="db"),
+    path("slow/", views.slow, name="slow"),
+    path("boom/", views.boom, name="boom"),
+    path("log-error/", views.log_error, name="log-error"),
+    path("login-form/", views.login_form, name="login-form"),
+    path("items/<int:pk>/", views.item_detail, name="item-detail"),
+    path("stream/", views.stream, name="stream"),
+    path("async/", views.async_view, name="async"),
+    path("admin/", admin.site.urls),
+    path("", include("django_observe.urls")),
+]

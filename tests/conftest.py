@@ -1,0 +1,45 @@
+"""Shared fixtures. Service fixtures skip on a casual run without the service, and FAIL when
+OBSERVE_REQUIRE_SERVICES=1 (set by scripts/test.sh, hence by CI): a missing service never hides a test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("OBSERVE_REQUIRE_SERVICES") == "1"
+
+
+def _service(variable: str, what: str) -> str:
+    if url := os.environ.get(variable):
+        return url
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{variable} is not set; this test needs a real {what} (scripts/test.sh sets it)")
+    pytest.skip(f"{variable} is not set: no real {what} for this run")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """postgres://... of a real PostgreSQL the test may create databases in (env PG_URL)."""
+    return _service("PG_URL", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _service("REDIS_URL", "Redis")
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> str:
+    return _service("CELERY_BROKER_URL", "RabbitMQ broker")
+
+
+def require_binary(name: str) -> str:
+    """Path of a system binary (prometheus, promtool, chromium); fails loudly under scripts/test.sh."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is not installed; scripts/test.sh installs it with apt-get")
+    pytest.skip(f"{name} is not installed")

@@ -43,3 +43,13 @@ def require_binary(name: str) -> str:
     if REQUIRE_SERVICES:
         pytest.fail(f"{name} is not installed; scripts/test.sh installs it with apt-get")
     pytest.skip(f"{name} is not installed")
+
+
+# Playwright drives the system Chromium (no browser downloads here); see RECIPES.md section 4.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:  # type: ignore[type-arg]
+    executable = require_binary("chromium")
+    return {**browser_type_launch_args, "executable_path": executable, "args": ["--no-sandbox", "--disable-gpu"]}

@@ -46,7 +46,11 @@ def require_binary(name: str) -> str:
 
 
 # Playwright drives the system Chromium (no browser downloads here); see RECIPES.md section 4.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+@pytest.fixture
+def allow_async_unsafe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Browser tests only: Playwright's sync API runs an event loop, which makes Django's DB
+    fixtures refuse to run. Set per test, never globally: elsewhere that error finds real bugs."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")

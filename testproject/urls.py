@@ -14,6 +14,9 @@ urlpatterns = [
     path("items/<int:pk>/", views.item_detail, name="item-detail"),
     path("stream/", views.stream, name="stream"),
     path("async/", views.async_view, name="async"),
+    path("cors/", views.cors, name="cors"),
+    path("interleave/", views.interleave, name="interleave"),
+    path("interleave-async/", views.interleave_async, name="interleave-async"),
     path("admin/", admin.site.urls),
     path("", include("django_observe.urls")),
 ]

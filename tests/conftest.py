@@ -57,3 +57,58 @@ def allow_async_unsafe(monkeypatch: pytest.MonkeyPatch) -> None:
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:  # type: ignore[type-arg]
     executable = require_binary("chromium")
     return {**browser_type_launch_args, "executable_path": executable, "args": ["--no-sandbox", "--disable-gpu"]}
+
+
+class LogCapture:
+    """Every line our formatter renders while attached to the root logger, as text and as parsed JSON."""
+
+    def __init__(self, log_format: str = "json") -> None:
+        import io
+        import logging
+
+        from django_observe.logging import make_formatter
+
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(make_formatter(log_format))
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    @property
+    def lines(self) -> list[dict]:  # type: ignore[type-arg]
+        import json
+
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+    def events(self, name: str) -> list[dict]:  # type: ignore[type-arg]
+        return [line for line in self.lines if line.get("event") == name]
+
+
+@pytest.fixture
+def json_logs():
+    """Capture rendered JSON log lines (the real formatter, attached to the root logger)."""
+    import logging
+
+    capture = LogCapture("json")
+    root = logging.getLogger()
+    root.addHandler(capture.handler)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(capture.handler)
+
+
+@pytest.fixture
+def console_logs():
+    """Capture rendered console-format log lines."""
+    import logging
+
+    capture = LogCapture("console")
+    root = logging.getLogger()
+    root.addHandler(capture.handler)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(capture.handler)

@@ -23,7 +23,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def fast(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True, "request_id": request.request_id})  # type: ignore[attr-defined]
+    return JsonResponse({"ok": True, "request_id": getattr(request, "request_id", None)})
 
 
 def db(request: HttpRequest) -> JsonResponse:
@@ -78,4 +78,29 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
 async def async_view(request: HttpRequest) -> JsonResponse:
     await asyncio.sleep(0)
     slog.info("async view ran")
-    return JsonResponse({"ok": True, "request_id": request.request_id})  # type: ignore[attr-defined]
+    return JsonResponse({"ok": True, "request_id": getattr(request, "request_id", None)})
+
+
+def cors(request: HttpRequest) -> JsonResponse:
+    """A view that sets CORS expose headers itself, as django-cors-headers would."""
+    response = JsonResponse({"ok": True})
+    response["Access-Control-Expose-Headers"] = "X-Total-Count"
+    return response
+
+
+def interleave(request: HttpRequest) -> HttpResponse:
+    """Logs three lines with a thread switch between each, to catch context bleeding between threads."""
+    own_id = request.request_id  # type: ignore[attr-defined]
+    for step in range(3):
+        time.sleep(0.001)
+        slog.info("interleave step", step=step, own_id=own_id)
+    return HttpResponse(own_id)
+
+
+async def interleave_async(request: HttpRequest) -> HttpResponse:
+    """The same, with task switches on one event loop."""
+    own_id = request.request_id  # type: ignore[attr-defined]
+    for step in range(3):
+        await asyncio.sleep(0.001)
+        logger.info("interleave async step", extra={"own_id": own_id, "step": step})
+    return HttpResponse(own_id)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs system tools, starts the services,
+# then runs the nox matrix (Python 3.11 + Django 5.2, Python 3.12 + Django 6.x; SQLite and PostgreSQL).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k request_id`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. System tools the integration tests drive (RECIPES.md section 0); only when missing.
+need=()
+for tool in prometheus promtool wrk chromium; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    prometheus prometheus-alertmanager wrk chromium >/dev/null
+fi
+
+# 2. Services: PostgreSQL, Redis, RabbitMQ (started only when down), and the test role/database.
+bash scripts/services-up.sh
+psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q >/dev/null <<'SQL'
+SELECT 'CREATE ROLE observe LOGIN PASSWORD ''observe'' CREATEDB'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'observe')\gexec
+SELECT 'CREATE DATABASE observe OWNER observe'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'observe')\gexec
+SQL
+
+export PG_URL="postgres://observe:observe@127.0.0.1:5432/observe"
+export REDIS_URL="redis://127.0.0.1:6379/0"
+export CELERY_BROKER_URL="amqp://guest:guest@127.0.0.1:5672//"
+
+# 3. nox in its own venv, then the matrix.
+python3 -m venv .venv-tools
+.venv-tools/bin/pip install -q --disable-pip-version-check nox 2>&1 | grep -v "is ignored" || true
+exec .venv-tools/bin/nox --no-color -s tests -- "$@"

@@ -1,0 +1,144 @@
+"""OBSERVE settings: defaults, env fallbacks, precedence, validation as system checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.checks import Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_observe import checks
+from django_observe.conf import DEFAULTS, get_settings, render_reference
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@override_settings(OBSERVE={})
+def test_empty_observe_gives_documented_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for option in DEFAULTS.values():
+        if option.env:
+            monkeypatch.delenv(option.env, raising=False)
+    get_settings.cache_clear()
+    conf = get_settings()
+    assert conf.SLOW_REQUEST_THRESHOLD == 1.0
+    assert conf.LOG_FORMAT == "json"
+    assert conf.REQUEST_ID_HEADER == "X-Request-ID"
+    assert conf.VERSION == "unknown"
+    assert conf.METRICS_PUBLIC is False
+    assert "password" in conf.REDACT_KEYS
+
+
+@override_settings(OBSERVE={})
+def test_env_vars_apply_when_key_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLOW_REQUEST_THRESHOLD", "0.25")
+    monkeypatch.setenv("LOG_FORMAT", "console")
+    monkeypatch.setenv("RELEASE_VERSION", "1.4.2")
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.setenv("METRICS_TOKEN", "a, b")
+    get_settings.cache_clear()
+    conf = get_settings()
+    assert (conf.SLOW_REQUEST_THRESHOLD, conf.LOG_FORMAT, conf.VERSION, conf.ENVIRONMENT) == (0.25, "console", "1.4.2", "staging")
+    assert conf.METRICS_TOKENS == ("a", "b")
+    assert conf.SENTRY_ENVIRONMENT == "staging"
+
+
+def test_observe_key_wins_over_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "console")
+    with override_settings(OBSERVE={"LOG_FORMAT": "json"}):
+        assert get_settings().LOG_FORMAT == "json"
+
+
+def test_accessor_resets_when_observe_changes() -> None:
+    with override_settings(OBSERVE={"SLOW_REQUEST_THRESHOLD": 2.0}):
+        assert get_settings().SLOW_REQUEST_THRESHOLD == 2.0
+        with override_settings(OBSERVE={"SLOW_REQUEST_THRESHOLD": 3.5}):
+            assert get_settings().SLOW_REQUEST_THRESHOLD == 3.5
+        assert get_settings().SLOW_REQUEST_THRESHOLD == 2.0
+
+
+@pytest.mark.parametrize(
+    ("observe", "message"),
+    [
+        (
+            {"SLOW_REQUEST_THRESHOLD": "fast"},
+            "OBSERVE['SLOW_REQUEST_THRESHOLD'] must be a number of seconds of at least 0, got str. "
+            "Use e.g. OBSERVE = {'SLOW_REQUEST_THRESHOLD': 1.0}.",
+        ),
+        (
+            {"LOG_FORMAT": "xml"},
+            "OBSERVE['LOG_FORMAT'] must be one of 'json', 'console', got 'xml'. Use e.g. OBSERVE = {'LOG_FORMAT': 'json'}.",
+        ),
+        (
+            {"SENTRY_TRACES_SAMPLE_RATE": 3.0},
+            "OBSERVE['SENTRY_TRACES_SAMPLE_RATE'] must be a number between 0 and 1, got 3.0. "
+            "Use e.g. OBSERVE = {'SENTRY_TRACES_SAMPLE_RATE': 0.1}.",
+        ),
+        (
+            {"ACCESS_LOG": "yes"},
+            "OBSERVE['ACCESS_LOG'] must be True or False, got str. Use e.g. OBSERVE = {'ACCESS_LOG': True}.",
+        ),
+        (
+            {"REDACT_KEYS": "password"},
+            "OBSERVE['REDACT_KEYS'] must be a list of strings, got str. Use e.g. OBSERVE = {'REDACT_KEYS': ['value']}, or [] for none.",
+        ),
+        (
+            {"REQUEST_ID_HEADER": "X Request\nID"},
+            "OBSERVE['REQUEST_ID_HEADER'] must be an HTTP header name such as 'X-Request-ID' (letters, digits and '-'), got str.",
+        ),
+        (
+            {"METRICS_PATH": "/metrics"},
+            "OBSERVE['METRICS_PATH'] must be a URL path without the leading slash, e.g. 'metrics' or 'api/v1/metrics', got '/metrics'.",
+        ),
+    ],
+)
+def test_bad_value_fails_check_with_id_and_hint(observe: dict, message: str) -> None:  # type: ignore[type-arg]
+    with override_settings(OBSERVE=observe):
+        assert checks.check_settings(None) == [
+            Error(message, hint="See docs/settings.md for every key and its default.", id="django_observe.E001")
+        ]
+        with pytest.raises(ImproperlyConfigured, match="must be"):
+            get_settings()
+
+
+def test_bad_env_var_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLOW_REQUEST_THRESHOLD", "fast")
+    with override_settings(OBSERVE={}):
+        [error] = checks.check_settings(None)
+    assert error.id == "django_observe.E001"
+    assert error.msg.startswith("Environment variable SLOW_REQUEST_THRESHOLD: ")
+
+
+def test_observe_not_a_dict_is_an_error() -> None:
+    with override_settings(OBSERVE=["LOG_FORMAT"]):
+        assert checks.check_settings(None) == [
+            Error(
+                "settings.OBSERVE must be a dict, got list. Use e.g. OBSERVE = {}.",
+                hint="See docs/settings.md for every key and its default.",
+                id="django_observe.E001",
+            )
+        ]
+
+
+def test_typo_key_warns_with_closest_name() -> None:
+    with override_settings(OBSERVE={"SLOW_REQUEST_TRESHOLD": 0.5}):
+        assert checks.check_unknown_keys(None) == [
+            Warning(
+                "Unknown OBSERVE key 'SLOW_REQUEST_TRESHOLD'; it has no effect.",
+                hint="Did you mean 'SLOW_REQUEST_THRESHOLD'?",
+                id="django_observe.W001",
+            )
+        ]
+
+
+def test_wrong_value_is_never_echoed_when_it_may_be_a_secret() -> None:
+    with override_settings(OBSERVE={"SENTRY_DSN": ["https://secret-key@sentry.example/1"]}):
+        [error] = checks.check_settings(None)
+    assert "secret-key" not in error.msg
+
+
+def test_settings_reference_is_current() -> None:
+    assert (DOCS / "settings.md").read_text() == render_reference(), (
+        "docs/settings.md is stale: run `python -m django_observe.conf > docs/settings.md`"
+    )

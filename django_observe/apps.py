@@ -19,18 +19,27 @@ class ObserveConfig(AppConfig):
         checks.register(observe_checks.check_settings, "django_observe")
         checks.register(observe_checks.check_unknown_keys, "django_observe")
         checks.register(observe_checks.check_middleware, "django_observe")
+        checks.register(observe_checks.check_metrics, "django_observe")
+        checks.register(observe_checks.check_metrics_deploy, "django_observe", deploy=True)
 
         if problems():
             # Leave the error to `manage.py check` (and to get_settings() at first use)
             # instead of crashing every management command at import.
             return
-        conf = get_settings()
-        if conf.CONFIGURE_LOGGING:
-            from . import logging as observe_logging
+        from . import logging as observe_logging
 
+        if get_settings().CONFIGURE_LOGGING:
             observe_logging.configure()
         else:
-            from . import logging as observe_logging
-
             observe_logging.configure_structlog()
         from . import middleware  # noqa: F401  (connects got_request_exception)
+        from . import metrics
+
+        metrics.setup()  # creates the metrics, hooks DB connections and caches; never raises
+
+        try:
+            from . import celery as observe_celery
+        except ImportError:  # Celery is an optional extra
+            pass
+        else:
+            observe_celery.connect()

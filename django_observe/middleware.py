@@ -135,29 +135,32 @@ class ObserveMiddleware:
             user_id = context.user_id_from_request(request)
             if user_id is not None:
                 context.bind_user_id(user_id)
-            if response.streaming:
-                self._finish_after_stream(request, response, began)
-            else:
-                self._finish(request, response, began)
-                # Django's own "Not Found"/"Internal Server Error" lines are written after the
-                # middleware chain returns: keep the id bound until the response is closed.
-                response._resource_closers.append(context.clear)
         except Exception:
             self._internal_failure()
+        if response.streaming:
+            self._finish_after_stream(request, response, began)
+        else:
+            self._finish(request, response, began)
+        # Django's own "Not Found"/"Internal Server Error" lines are written after the middleware
+        # chain returns: the id stays bound until the server closes the response.
+        response._resource_closers.append(context.clear)
         return response
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, began: float) -> None:
-        """Record the finished request: metrics and the access line."""
-        duration = time.perf_counter() - began
-        conf = get_settings()
-        method = method_label(request.method)
-        endpoint = endpoint_label(request)
-        exception = request.__dict__.get("_observe_exception")
-        slow = duration > conf.SLOW_REQUEST_THRESHOLD
-        if conf.METRICS_ENABLED:
-            metrics.request_finished(method, endpoint, response.status_code, duration, slow, exception)
-        if conf.ACCESS_LOG:
-            _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP)
+        """Record the finished request once: metrics and the access line."""
+        try:
+            duration = time.perf_counter() - began
+            conf = get_settings()
+            method = method_label(request.method)
+            endpoint = endpoint_label(request)
+            exception = request.__dict__.get("_observe_exception")
+            slow = duration > conf.SLOW_REQUEST_THRESHOLD
+            if conf.METRICS_ENABLED:
+                metrics.request_finished(method, endpoint, response.status_code, duration, slow, exception)
+            if conf.ACCESS_LOG:
+                _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP)
+        except Exception:
+            self._internal_failure()
 
     def _finish_after_stream(self, request: HttpRequest, response: Any, began: float) -> None:
         """Streaming: the access line and the duration wait until the last chunk was sent."""
@@ -167,10 +170,7 @@ class ObserveMiddleware:
             nonlocal finished
             if not finished:
                 finished = True
-                try:
-                    self._finish(request, response, began)
-                except Exception:
-                    self._internal_failure()
+                self._finish(request, response, began)
 
         if response.is_async:
             original_async: AsyncIterator[Any] = response.streaming_content
@@ -195,7 +195,6 @@ class ObserveMiddleware:
             response.streaming_content = wrapped()
         # A client that disconnects early closes the response without exhausting it.
         response._resource_closers.append(finish)
-        response._resource_closers.append(context.clear)
 
     def _probe_view(self, request: HttpRequest) -> Callable[[HttpRequest], HttpResponseBase] | None:
         try:
@@ -208,7 +207,10 @@ class ObserveMiddleware:
         return view
 
     def _internal_failure(self) -> None:
-        metrics.internal_error("middleware")
+        try:
+            metrics.internal_error("middleware")
+        except Exception:  # counting must not be the thing that breaks the request
+            pass
         if not self._failures_logged:
             self._failures_logged = True
             logger.warning("ObserveMiddleware failed; the request was served without part of its telemetry.", exc_info=True)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("stream/", views.stream, name="stream"),
     path("async/", views.async_view, name="async"),
     path("cors/", views.cors, name="cors"),
+    path("whoami/", views.whoami, name="whoami"),
+    path("enqueue/", views.enqueue, name="enqueue"),
     path("interleave/", views.interleave, name="interleave"),
     path("interleave-async/", views.interleave_async, name="interleave-async"),
     path("admin/", admin.site.urls),

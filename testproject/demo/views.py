@@ -104,3 +104,18 @@ async def interleave_async(request: HttpRequest) -> HttpResponse:
         await asyncio.sleep(0.001)
         logger.info("interleave async step", extra={"own_id": own_id, "step": step})
     return HttpResponse(own_id)
+
+
+def whoami(request: HttpRequest) -> JsonResponse:
+    """Touches request.user (runs authentication), then logs."""
+    user_id = request.user.pk if request.user.is_authenticated else None
+    slog.info("whoami")
+    return JsonResponse({"user_id": user_id})
+
+
+def enqueue(request: HttpRequest) -> JsonResponse:
+    """Publishes a Celery task from inside a request (the request id travels with it)."""
+    from .tasks import record_context
+
+    result = record_context.delay(request.GET.get("label", "demo"))
+    return JsonResponse({"task_id": result.id})

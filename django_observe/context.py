@@ -9,8 +9,8 @@ Host code that binds more keys with ``structlog.contextvars.bind_contextvars``
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -27,9 +27,18 @@ task_name_var: ContextVar[str | None] = ContextVar("django_observe_task_name", d
 request_var: ContextVar[Any] = ContextVar("django_observe_request", default=None)
 
 
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def new_request_id() -> str:
-    """A fresh request id: 32 lowercase hex characters (uuid4)."""
-    return uuid.uuid4().hex
+    """A fresh request id: a random uuid4 as 32 lowercase hex characters.
+
+    Built from os.urandom with the version and variant bits set, as uuid.uuid4() does,
+    without creating a UUID object (a third of the cost).
+    """
+    value = (int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR) | _UUID4_SET
+    return f"{value:032x}"
 
 
 def valid_request_id(value: str | None) -> bool:
@@ -70,9 +79,19 @@ def user_id_from_request(request: Any) -> Any:
     return getattr(wrapped, "pk", None)
 
 
+def _clear_structlog_context() -> None:
+    """Forget keys bound with structlog.contextvars (e.g. by django-structlog receivers).
+
+    structlog's clear_contextvars() walks the whole context; when nothing was ever bound in
+    this process (the common case) there is nothing to clear.
+    """
+    if getattr(structlog.contextvars, "_CONTEXT_VARS", True):
+        structlog.contextvars.clear_contextvars()
+
+
 def bind_request(request_id: str, request: Any = None) -> None:
     """Start a request's context: its id, no user yet, nothing left from the previous one."""
-    structlog.contextvars.clear_contextvars()
+    _clear_structlog_context()
     request_id_var.set(request_id)
     user_id_var.set(None)
     request_var.set(request)
@@ -87,7 +106,7 @@ def bind_user_id(user_id: Any) -> None:
 
 def bind_task(task_id: str | None, task_name: str | None, request_id: str | None) -> None:
     """Start a Celery task's context: the request id it was published under, its id and name."""
-    structlog.contextvars.clear_contextvars()
+    _clear_structlog_context()
     request_id_var.set(request_id)
     user_id_var.set(None)
     request_var.set(None)
@@ -97,7 +116,7 @@ def bind_task(task_id: str | None, task_name: str | None, request_id: str | None
 
 def clear() -> None:
     """Forget the current request or task (after its response was sent or the task ended)."""
-    structlog.contextvars.clear_contextvars()
+    _clear_structlog_context()
     request_id_var.set(None)
     user_id_var.set(None)
     request_var.set(None)

@@ -25,7 +25,8 @@ from django_structlog import signals as structlog_signals
 
 from . import context, metrics
 from .conf import get_settings
-from .logging import access_logger
+from .health.views import probe_view
+from .logging import access_logger, log_access
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +198,6 @@ class ObserveMiddleware:
         response._resource_closers.append(finish)
 
     def _probe_view(self, request: HttpRequest) -> Callable[[HttpRequest], HttpResponseBase] | None:
-        try:
-            from .health.views import probe_view
-        except ImportError:  # health is optional while it lands
-            return None
         view = probe_view(request.path_info)
         if view is not None:
             request.__dict__["_observe_endpoint"] = request.path_info.lstrip("/")
@@ -248,7 +245,6 @@ def _log_access(
     with_ip: bool,
 ) -> None:
     status = response.status_code
-    log = access_logger()
     fields: dict[str, Any] = {
         "request": _request_text(request),
         "method": method,
@@ -261,19 +257,20 @@ def _log_access(
     if exception is not None:
         if structlog_signals.bind_extra_request_failed_metadata.receivers:
             structlog_signals.bind_extra_request_failed_metadata.send(
-                sender=ObserveMiddleware, request=request, logger=log, exception=exception, log_kwargs=fields
+                sender=ObserveMiddleware, request=request, logger=access_logger(), exception=exception, log_kwargs=fields
             )
-        log.error("request_failed", exc_info=exception, **fields)
+        log_access(logging.ERROR, "request_failed", fields, exception)
         return
     if structlog_signals.bind_extra_request_finished_metadata.receivers:
         structlog_signals.bind_extra_request_finished_metadata.send(
-            sender=ObserveMiddleware, request=request, logger=log, response=response, log_kwargs=fields
+            sender=ObserveMiddleware, request=request, logger=access_logger(), response=response, log_kwargs=fields
         )
     if slow:
         fields["slow"] = True
     if status >= 500:
-        log.error("request_finished", **fields)
+        level = logging.ERROR
     elif slow or status >= 400:
-        log.warning("request_finished", **fields)
+        level = logging.WARNING
     else:
-        log.info("request_finished", **fields)
+        level = logging.INFO
+    log_access(level, "request_finished", fields)

@@ -165,13 +165,15 @@ def test_log_level_setting_filters_lines(json_logs) -> None:
     saved_handlers, saved_level = root.handlers[:], root.level
     try:
         with override_settings(OBSERVE={"LOG_LEVEL": "warning"}):
+            root.removeHandler(json_logs.handler)
             configure()
             root.addHandler(json_logs.handler)
             structlog.get_logger("host").info("hidden info")
             logging.getLogger("host").info("hidden stdlib info")
             structlog.get_logger("host").warning("shown warning")
     finally:
-        root.handlers, root.level = saved_handlers, saved_level
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
     assert [line["event"] for line in json_logs.lines] == ["shown warning"]
 
 
@@ -238,6 +240,7 @@ def test_logging_config_is_a_working_logging_dict(tmp_path) -> None:  # type: ig
         for handler in root.handlers:
             if handler not in saved_handlers:
                 handler.close()
-        root.handlers, root.level = saved_handlers, saved_level
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
     [line] = [json.loads(raw) for raw in (tmp_path / "app.jsonl").read_text().splitlines()]
     assert (line["event"], line["password"], line["service"]) == ("through logging_config", "[Filtered]", "observe-demo")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -60,6 +61,33 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.
     )
 
 
+_MIGRATED: dict[str, str] = {}
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """A migrated database for a server: PostgreSQL migrated once per session, SQLite copied from a migrated template.
+
+    Migrating costs seconds; doing it once keeps the integration tests fast.
+    """
+    database_url = env.get("DATABASE_URL")
+    if database_url:
+        if database_url not in _MIGRATED:
+            _migrate(env)
+            _MIGRATED[database_url] = database_url
+        return
+    if "sqlite" not in _MIGRATED:
+        template = os.path.join(tempfile.mkdtemp(prefix="observe-template-"), "db.sqlite3")
+        _migrate({**env, "SQLITE_PATH": template})
+        _MIGRATED["sqlite"] = template
+    shutil.copyfile(_MIGRATED["sqlite"], env["SQLITE_PATH"])
+
+
+def _migrate(env: dict[str, str]) -> None:
+    result = manage("migrate", "--noinput", "-v0", env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+
+
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -85,9 +113,7 @@ def running_server(
     """Run testproject under ``gunicorn`` (WSGI, sync workers) or ``uvicorn`` (ASGI)."""
     full_env = server_env(env)
     if migrate:
-        result = manage("migrate", "--noinput", "-v0", env=full_env)
-        if result.returncode != 0:
-            raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+        prepare_database(full_env)
     port = free_port()
     bindir = Path(sys.executable).parent
     if kind == "gunicorn":

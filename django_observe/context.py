@@ -66,17 +66,19 @@ def user_id_from_request(request: Any) -> Any:
 
     ``request.user`` is a lazy object until something evaluates it; evaluating it here
     would add a query to every request and raise in async views, so an unevaluated
-    user counts as unknown.
+    user counts as unknown. Async views authenticate with ``await request.auser()``,
+    which caches the user in ``_acached_user`` instead.
     """
-    user = request.__dict__.get("user")
-    if user is None:
+    for candidate in (request.__dict__.get("user"), request.__dict__.get("_acached_user")):
+        if candidate is None:
+            continue
+        wrapped = getattr(candidate, "_wrapped", candidate)
+        if wrapped is None or wrapped.__class__ is object:  # django.utils.functional.empty: not evaluated
+            continue
+        if getattr(wrapped, "is_authenticated", False):
+            return getattr(wrapped, "pk", None)
         return None
-    wrapped = getattr(user, "_wrapped", user)
-    if wrapped is None or wrapped.__class__.__name__ == "object":  # django.utils.functional.empty
-        return None
-    if not getattr(wrapped, "is_authenticated", False):
-        return None
-    return getattr(wrapped, "pk", None)
+    return None
 
 
 def _clear_structlog_context() -> None:

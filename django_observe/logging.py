@@ -1,8 +1,8 @@
 """Structured logs: structlog and stdlib ``logging`` rendered by one formatter.
 
 Every line, whoever writes it (our access line, the host's structlog or stdlib
-loggers, Django's own ``django.request`` lines), goes through the same
-processors and so carries ``request_id``, ``user_id`` (when known), ``service``,
+loggers, Django's own ``django.request`` lines), is rendered by ObserveFormatter
+and so carries ``request_id``, ``user_id`` (when known), ``service``,
 ``environment``, ``version``, ``timestamp``, ``level`` and ``logger``; values
 under secret-looking keys are replaced by ``[Filtered]``.
 
@@ -29,15 +29,6 @@ from .conf import get_settings, on_settings_reset
 
 FILTERED = "[Filtered]"
 FORMATTER_PATH = "django_observe.logging.make_formatter"
-
-# Keys we write ourselves: never secret, never scanned (keeps redaction cheap per line).
-_OWN_KEYS = frozenset(
-    {
-        "event", "level", "logger", "timestamp", "request_id", "user_id", "service", "environment",
-        "version", "request", "method", "route", "code", "duration_ms", "slow", "ip", "task_id",
-        "task_name", "exception", "exc_info", "stack_info", "status_code", "_record", "_from_structlog",
-    }
-)
 
 
 # --- the event dict ------------------------------------------------------------------------
@@ -231,8 +222,9 @@ def logging_config(level: str | None = None, log_file: str | None = None) -> dic
     """A LOGGING dict that renders every line through our formatter.
 
     Use it when you configure logging yourself: ``LOGGING = logging_config()`` in settings
-    (extend the returned dict as you like). Level and file default to OBSERVE's
-    ``LOG_LEVEL`` / ``LOG_FILE``, read when Django sets logging up.
+    (extend the returned dict as you like). It runs while settings are being read, so the
+    level defaults to the ``LOG_LEVEL`` env var (else INFO) and the file to OBSERVE's
+    ``LOG_FILE``, read when Django builds the handler.
     """
     handler: dict[str, Any] = {"class": "django_observe.logging.ObserveHandler", "formatter": "django_observe"}
     if level:
@@ -244,7 +236,7 @@ def logging_config(level: str | None = None, log_file: str | None = None) -> dic
         "disable_existing_loggers": False,
         "formatters": {"django_observe": {"()": FORMATTER_PATH}},
         "handlers": {"django_observe": handler},
-        "root": {"handlers": ["django_observe"], "level": level or _level_from_settings()},
+        "root": {"handlers": ["django_observe"], "level": level or _level_from_env()},
         "loggers": {
             "django": {"handlers": [], "level": "INFO", "propagate": True},
             # runserver's own "GET / 200" lines duplicate our access line.
@@ -253,7 +245,7 @@ def logging_config(level: str | None = None, log_file: str | None = None) -> dic
     }
 
 
-def _level_from_settings() -> str:
+def _level_from_env() -> str:
     import os
 
     return (os.environ.get("LOG_LEVEL") or "INFO").upper()

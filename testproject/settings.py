@@ -87,6 +87,10 @@ else:
         }
     }
 
+# The error tracker's tests run the demo with ATOMIC_REQUESTS=1 (errors must survive the rollback).
+if os.environ.get("ATOMIC_REQUESTS") == "1":
+    DATABASES["default"]["ATOMIC_REQUESTS"] = True
+
 if os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
 else:
@@ -113,3 +117,10 @@ OBSERVE = {
     "SLOW_REQUEST_THRESHOLD": float(os.environ.get("SLOW_REQUEST_THRESHOLD", "0.5")),
     "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
 }
+
+# Tests (and experiments) add OBSERVE keys to a subprocess server with a JSON object,
+# e.g. OBSERVE_JSON='{"HEALTH_CHECKS": {"slow": "tests.health.probes.Sleep"}}'.
+if os.environ.get("OBSERVE_JSON"):
+    import json
+
+    OBSERVE.update(json.loads(os.environ["OBSERVE_JSON"]))

@@ -244,3 +244,18 @@ def test_logging_config_is_a_working_logging_dict(tmp_path) -> None:  # type: ig
         root.setLevel(saved_level)
     [line] = [json.loads(raw) for raw in (tmp_path / "app.jsonl").read_text().splitlines()]
     assert (line["event"], line["password"], line["service"]) == ("through logging_config", "[Filtered]", "observe-demo")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_user_id_in_async_view_after_auser(django_user_model, json_logs) -> None:
+    import asyncio
+
+    from django.test import AsyncClient
+
+    user = django_user_model.objects.create_user("carol", password="pw-carol-123")
+    client = AsyncClient()
+    client.force_login(user)
+    asyncio.run(client.get("/whoami-async/"))
+    view_line = next(line for line in json_logs.lines if line["event"] == "whoami async")
+    assert view_line["user_id"] == user.pk
+    assert json_logs.events("request_finished")[0]["user_id"] == user.pk

@@ -41,6 +41,13 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("demo failure: the boom view always raises")
 
 
+def boom_db(request: HttpRequest) -> HttpResponse:
+    """Writes a row, logs an error, then raises: under ATOMIC_REQUESTS the row is rolled back, the errors are kept."""
+    Item.objects.create(name="rolled-back-by-boom-db")
+    logger.error("order %s could not be saved", request.GET.get("order", "42"))
+    raise RuntimeError("demo failure after a database write")
+
+
 def log_error(request: HttpRequest) -> JsonResponse:
     order = request.GET.get("order", "42")
     logger.error("order %s not found", order)
@@ -119,3 +126,10 @@ def enqueue(request: HttpRequest) -> JsonResponse:
 
     result = record_context.delay(request.GET.get("label", "demo"))
     return JsonResponse({"task_id": result.id})
+
+
+async def whoami_async(request: HttpRequest) -> JsonResponse:
+    """Authenticates the async way (request.auser), then logs."""
+    user = await request.auser()
+    slog.info("whoami async")
+    return JsonResponse({"user_id": user.pk if user.is_authenticated else None})

@@ -30,8 +30,7 @@ from .logging import access_logger, log_access
 
 logger = logging.getLogger(__name__)
 
-KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-UNRESOLVED_ENDPOINT = "<unresolved>"
+_KNOWN_METHODS = frozenset(metrics.KNOWN_METHODS)
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -52,15 +51,15 @@ def _remember_exception(sender: Any, request: HttpRequest | None = None, **kwarg
 
 def method_label(method: str | None) -> str:
     """The request method when it is a standard one, else ``OTHER`` (keeps metric labels bounded)."""
-    return method if method in KNOWN_METHODS else "OTHER"
+    return method if method in _KNOWN_METHODS else metrics.OTHER_METHOD
 
 
 def endpoint_label(request: HttpRequest) -> str:
     """The resolved URL pattern (``items/<int:pk>/``), never the raw path."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return request.__dict__.get("_observe_endpoint", UNRESOLVED_ENDPOINT)
-    return match.route or UNRESOLVED_ENDPOINT
+        return request.__dict__.get("_observe_endpoint", metrics.UNRESOLVED_ENDPOINT)
+    return match.route or metrics.UNRESOLVED_ENDPOINT
 
 
 class ObserveMiddleware:

@@ -1,0 +1,72 @@
+"""gunicorn server hooks for Prometheus multiprocess mode.
+
+In ``gunicorn.conf.py``::
+
+    from django_observe.gunicorn import *  # on_starting, child_exit
+
+    workers = 4
+
+and start gunicorn with ``PROMETHEUS_MULTIPROC_DIR`` set to a directory only it uses.
+``on_starting`` empties that directory when the master starts (files of an earlier run
+would add their counts to ours and slow every scrape); ``child_exit`` marks a dead
+worker so its ``live*`` gauges (``http_requests_in_progress``) stop counting. Counters
+of a dead worker stay: totals never go down.
+
+This module imports no Django: gunicorn loads its config before the app.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from typing import Any
+
+__all__ = ["child_exit", "on_starting", "wipe_multiproc_dir"]
+
+logger = logging.getLogger(__name__)
+
+
+def _directory() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
+
+
+def wipe_multiproc_dir(path: str | None = None) -> int:
+    """Create the directory if needed and delete the metric files (``*.db``) in it; return how many.
+
+    Only ``*.db`` files are removed, so a directory pointed at by mistake (``/tmp``) loses
+    nothing else. Run it before starting any multi-worker server (uvicorn has no hooks).
+    """
+    path = path or _directory()
+    if not path:
+        return 0
+    os.makedirs(path, exist_ok=True)
+    removed = 0
+    for file_path in glob.glob(os.path.join(path, "*.db")):
+        try:
+            os.remove(file_path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def on_starting(server: Any) -> None:
+    """gunicorn hook, in the master before any worker starts: empty PROMETHEUS_MULTIPROC_DIR."""
+    path = _directory()
+    if not path:
+        server.log.warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: with several workers each scrape of /metrics shows one worker only."
+        )
+        return
+    removed = wipe_multiproc_dir(path)
+    server.log.info("django-observe: emptied PROMETHEUS_MULTIPROC_DIR %s (%d metric files removed)", path, removed)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook, in the master after a worker exited: drop its ``live*`` gauge files."""
+    if not _directory():
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,5 @@
+"""``python -m django_observe.metrics > docs/metrics.md``: regenerate the metrics reference."""
+
+from .definitions import render_reference
+
+print(render_reference(), end="")  # noqa: T201  (the docs generator writes to stdout)

@@ -1,0 +1,67 @@
+"""Metrics of the host project: register once, get the same object back on every later call."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+_lock = threading.Lock()
+_made: dict[str, tuple[type, tuple[str, ...], Any]] = {}
+
+
+def _get_or_create(kind: type, name: str, documentation: str, labels: Sequence[str], **kwargs: Any) -> Any:
+    key = _base_name(kind, name)
+    wanted = tuple(labels)
+    with _lock:
+        existing = _made.get(key)
+        if existing is not None:
+            made_kind, made_labels, metric = existing
+            if made_kind is not kind or made_labels != wanted:
+                raise ValueError(
+                    f"Metric {name!r} is already registered as a {made_kind.__name__.lower()} with labels "
+                    f"{list(made_labels)}; asked for a {kind.__name__.lower()} with labels {list(wanted)}. "
+                    "Give the new metric another name."
+                )
+            return metric
+        metric = kind(name, documentation, wanted, **kwargs)
+        _made[key] = (kind, wanted, metric)
+        return metric
+
+
+def _base_name(kind: type, name: str) -> str:
+    # Counter("x_total") and Counter("x") are the same metric for prometheus_client, and
+    # a gauge "x_total" would clash with both.
+    if name.endswith("_total"):
+        return name[: -len("_total")]
+    return name
+
+
+def counter(name: str, documentation: str, labels: Sequence[str] = (), **kwargs: Any) -> Counter:
+    """A prometheus_client ``Counter``, created on the first call and returned again on later ones."""
+    return _get_or_create(Counter, name, documentation, labels, **kwargs)  # type: ignore[no-any-return]
+
+
+def histogram(
+    name: str, documentation: str, labels: Sequence[str] = (), buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS, **kwargs: Any
+) -> Histogram:
+    """A prometheus_client ``Histogram`` (seconds by convention), created once."""
+    return _get_or_create(Histogram, name, documentation, labels, buckets=tuple(buckets), **kwargs)  # type: ignore[no-any-return]
+
+
+def gauge(name: str, documentation: str, labels: Sequence[str] = (), multiprocess_mode: str = "all", **kwargs: Any) -> Gauge:
+    """A prometheus_client ``Gauge``, created once; ``multiprocess_mode`` matters under PROMETHEUS_MULTIPROC_DIR."""
+    return _get_or_create(Gauge, name, documentation, labels, multiprocess_mode=multiprocess_mode, **kwargs)  # type: ignore[no-any-return]
+
+
+def unregister_all() -> None:
+    """Forget every metric made here (tests)."""
+    with _lock:
+        for _kind, _labels, metric in _made.values():
+            try:
+                REGISTRY.unregister(metric)
+            except KeyError:
+                pass
+        _made.clear()

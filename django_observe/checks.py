@@ -33,6 +33,16 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
     "django_observe.W020": ("(deploy) The metrics endpoint is public (METRICS_PUBLIC) outside development.", "Set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and configure the token in Prometheus' scrape config; remove METRICS_PUBLIC."),
     "django_observe.W021": ("Several worker processes are configured but PROMETHEUS_MULTIPROC_DIR is not set: each scrape shows one worker's counts.", "Set PROMETHEUS_MULTIPROC_DIR to an empty directory and use django_observe.gunicorn's hooks (docs/deployment.md)."),
     "django_observe.W022": ("(deploy) Metrics are on but nothing lets Prometheus read them: no token, no allowed IP, not public.", "Set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) or OBSERVE['METRICS_ALLOWED_IPS']."),
+    # --- health (03x) ---
+    "django_observe.E030": ("An entry of OBSERVE['HEALTH_CHECKS'] cannot be loaded (bad import path, not a HealthCheck, or an option the check does not take); the probes report it as failing.", "Point it at a django-health-check HealthCheck subclass, e.g. {'search': 'myproject.health.SearchCheck'}, and pass only options the check takes."),
+    "django_observe.E031": ("Two health checks share a name (or differ only in case): history, metrics and the JSON answers would mix them.", "Rename one, or add the built-in's name to OBSERVE['HEALTH_DISABLED_CHECKS'] to replace it."),
+    "django_observe.E032": ("A health check's 'critical' is not True/False or its 'timeout' is not a positive number of seconds.", "Use e.g. {'search': {'check': '...', 'critical': False, 'timeout': 1.5}}."),
+    "django_observe.W033": ("A health check's timeout is longer than OBSERVE['HEALTH_DEADLINE']: it is always cut off by the overall deadline.", "Lower the check's timeout or raise HEALTH_DEADLINE."),
+    # --- errors / sentry (04x) ---
+    "django_observe.E040": ("OBSERVE['SENTRY_DSN'] (or env SENTRY_DSN) is not a valid Sentry DSN: nothing would be sent to Sentry.", "Copy the DSN from your Sentry project's settings (Client Keys), e.g. https://<key>@o0.ingest.sentry.io/<project>, or leave it empty to keep errors local."),
+    "django_observe.E041": ("OBSERVE['ERRORS_DATABASE'] names a database alias that is not in DATABASES: captured errors would be dropped.", "Use an alias from DATABASES (usually 'default')."),
+    "django_observe.E042": ("OBSERVE['SENTRY_BEFORE_SEND'] cannot be imported or is not callable.", "Give the dotted path of a function before_send(event, hint), e.g. 'myproject.sentry.before_send'."),
+    "django_observe.W040": ("(deploy) OBSERVE['ERRORS_SYNC'] is on: errors are written inside the failing request's transaction, slower, and lost when ATOMIC_REQUESTS rolls it back.", "Remove ERRORS_SYNC outside tests; the writer thread stores errors on its own connection."),
 }
 
 MIDDLEWARE_PATH = "django_observe.middleware.ObserveMiddleware"
@@ -187,3 +197,68 @@ def check_metrics_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any)
     if not [t for t in conf.METRICS_TOKENS if t] and not conf.METRICS_ALLOWED_IPS:
         return [Warning("Metrics are recorded but Prometheus cannot read them: no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in).", hint="Set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) or OBSERVE['METRICS_ALLOWED_IPS'].", id="django_observe.W022")]
     return []
+
+
+# --- errors / sentry (04x) ------------------------------------------------------------
+
+
+def check_errors(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """E040 invalid Sentry DSN, E041 unknown ERRORS_DATABASE alias, E042 bad SENTRY_BEFORE_SEND."""
+    if problems():
+        return []
+    from .conf import get_settings
+
+    conf = get_settings()
+    found: list[CheckMessage] = []
+    if conf.SENTRY_DSN:
+        from sentry_sdk.utils import BadDsn, Dsn
+
+        try:
+            Dsn(conf.SENTRY_DSN)
+        except (BadDsn, ValueError):
+            # Never echo the DSN: it carries the project's key.
+            found.append(Error("OBSERVE['SENTRY_DSN'] (or env SENTRY_DSN) is not a valid Sentry DSN.", hint=CHECK_IDS["django_observe.E040"][1], id="django_observe.E040"))
+    if conf.ERRORS_ENABLED and conf.ERRORS_DATABASE not in settings.DATABASES:
+        found.append(Error(f"OBSERVE['ERRORS_DATABASE'] = {conf.ERRORS_DATABASE!r} is not in DATABASES.", hint=f"Use one of {', '.join(map(repr, settings.DATABASES))}.", id="django_observe.E041"))
+    if conf.SENTRY_BEFORE_SEND:
+        try:
+            hook = import_string(conf.SENTRY_BEFORE_SEND)
+        except ImportError:
+            hook = None
+        if not callable(hook):
+            found.append(Error(f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported or is not callable.", hint=CHECK_IDS["django_observe.E042"][1], id="django_observe.E042"))
+    return found
+
+
+def check_errors_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """W040 ERRORS_SYNC left on in a deployment."""
+    if problems():
+        return []
+    from .conf import get_settings
+
+    if get_settings().ERRORS_SYNC:
+        return [Warning("OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction (slower, and lost when ATOMIC_REQUESTS rolls it back).", hint=CHECK_IDS["django_observe.W040"][1], id="django_observe.W040")]
+    return []
+
+
+# --- health (03x) -----------------------------------------------------------------------
+
+
+def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """E030 unloadable host check, E031 duplicate check names, E032 bad critical/timeout, W033 timeout above the deadline."""
+    if problems():
+        return []
+    from .conf import get_settings
+    from .health.checks import _build, config_problems
+
+    found: list[CheckMessage] = [
+        Error(message, hint=hint, id=check_id) for check_id, message, hint in config_problems()
+    ]
+    deadline = get_settings().HEALTH_DEADLINE
+    for spec in _build([]):
+        if spec.timeout > deadline:
+            found.append(Warning(
+                f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s).",
+                hint=CHECK_IDS["django_observe.W033"][1], id="django_observe.W033",
+            ))
+    return found

@@ -1,28 +1,250 @@
-"""Health endpoints: /health/live (no I/O), /health/ready, /health, /health/detailed."""
+"""Health endpoints: /health/live (no I/O), /health/ready, /health, /health/detailed.
+
+ObserveMiddleware answers these paths itself through ``probe_view()``, before
+any redirect, login or rate-limit middleware can turn a probe into a 301/302/403
+(django-health-check#678); the same views are also in ``django_observe.urls``.
+Every answer carries never_cache's headers. Views marked ``does_io = True``
+block on checks (up to HEALTH_DEADLINE), so the middleware runs them in a
+worker thread under ASGI.
+
+Public answers (live, ready, summary) carry status words and check names only:
+never exception text, paths or hostnames. ``/health/detailed`` needs an
+``X-Health-Token`` header matching one of HEALTH_TOKENS (constant-time compare)
+or a staff session.
+"""
 
 from __future__ import annotations
 
+import functools
+import hmac
+import logging
+import os
+import time
 from collections.abc import Callable
+from typing import Any
 
+import psutil
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.cache import never_cache
+from django.utils import timezone
+from django.utils.http import http_date
 
-from ..conf import get_settings
+from ..conf import get_settings, on_settings_reset
+from . import runner as health_runner
+
+logger = logging.getLogger(__name__)
+
+TOKEN_META_KEY = "HTTP_X_HEALTH_TOKEN"
+View = Callable[[HttpRequest], HttpResponse]
 
 
-@never_cache
-def live(request: HttpRequest) -> HttpResponse:
+def _allowed(request: HttpRequest) -> HttpResponse | None:
+    if request.method in ("GET", "HEAD"):
+        return None
+    response = HttpResponse(status=405)
+    response["Allow"] = "GET, HEAD"
+    return response
+
+
+#: What django.views.decorators.cache.never_cache writes, set directly: its header
+#: parsing and merging cost 35 µs, a third of a liveness probe.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+_ALIVE = b'{"status": "alive"}'
+
+
+def _json(request: HttpRequest, data: dict[str, Any] | bytes, status: int = 200) -> HttpResponse:
+    if isinstance(data, bytes):
+        response: HttpResponse = HttpResponse(data, status=status, content_type="application/json")
+    else:
+        response = JsonResponse(data, status=status)
+    if request.method == "HEAD":
+        response.content = b""
+    response["Cache-Control"] = NEVER_CACHE
+    response["Expires"] = http_date(time.time())
+    return response
+
+
+def _probe(view: Callable[[HttpRequest], HttpResponse], does_io: bool) -> View:
+    """login_not_required, GET/HEAD only, and the ``does_io`` mark for the middleware (never_cache: in ``_json``)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        refused = _allowed(request)
+        if refused is not None:
+            refused["Cache-Control"] = NEVER_CACHE
+            return refused
+        try:
+            return view(request)
+        except Exception:
+            # A bug of ours: count it, log it once, and answer like a failed probe (never a 500 page).
+            _internal_failure()
+            return _json(request, {"status": "fail"}, 503)
+
+    final = login_not_required(wrapped)
+    final.does_io = does_io  # type: ignore[attr-defined]
+    return final
+
+
+def _live(request: HttpRequest) -> HttpResponse:
     """Liveness: 200 while the process serves requests. Touches no dependency."""
-    if request.method not in ("GET", "HEAD"):
-        response = HttpResponse(status=405)
-        response["Allow"] = "GET, HEAD"
+    return _json(request, _ALIVE)
+
+
+def _ready(request: HttpRequest) -> HttpResponse:
+    """Readiness: the critical checks; pass and warn give 200, a failure or timeout 503."""
+    results = health_runner.runner.run(health_runner.specs(critical_only=True))
+    status = health_runner.readiness(results)
+    body = {"status": status, "checks": {result.name: result.status for result in results}}
+    return _json(request, body, 503 if status == health_runner.FAIL else 200)
+
+
+def _summary(request: HttpRequest) -> HttpResponse:
+    """Public summary for uptime monitors: status word, version, environment; 503 when unhealthy."""
+    conf = get_settings()
+    status = health_runner.overall(health_runner.runner.run(health_runner.specs()))
+    body = {"status": status, "version": conf.VERSION, "environment": conf.ENVIRONMENT}
+    return _json(request, body, 503 if status == health_runner.UNHEALTHY else 200)
+
+
+def _detailed(request: HttpRequest) -> HttpResponse:
+    """Every check with timing, observed value and message, plus system resources; token or staff only."""
+    refused = _refusal(request)
+    if refused is not None:
+        return refused
+    conf = get_settings()
+    results = health_runner.runner.run(health_runner.specs())
+    status = health_runner.overall(results)
+    body = {
+        "status": status,
+        "version": conf.VERSION,
+        "environment": conf.ENVIRONMENT,
+        "uptime_seconds": round(time.time() - _process_started(), 1),
+        "timestamp": timezone.now().isoformat(),
+        "checks": {
+            result.name: {
+                "status": result.status,
+                "critical": result.critical,
+                "response_time_ms": result.response_time_ms,
+                "observed_value": result.observed,
+                "output": result.message,
+                "error_class": result.error_class,
+            }
+            for result in results
+        },
+        "system": {**system_resources(), "health_threads": health_runner.runner.threads},
+    }
+    return _json(request, body, 503 if status == health_runner.UNHEALTHY else 200)
+
+
+def _refusal(request: HttpRequest) -> HttpResponse | None:
+    """None when the request may read the detailed view, else the 401/403 answer."""
+    token = request.META.get(TOKEN_META_KEY)
+    if token is not None:
+        given = token.encode()
+        matched = False
+        for accepted in get_settings().HEALTH_TOKENS:
+            # Compare against every token, no early exit: the timing tells nothing.
+            matched |= hmac.compare_digest(given, accepted.encode())
+        if matched:
+            return None
+        return _json(request, {"status": "forbidden", "detail": "Invalid X-Health-Token."}, 403)
+    user = _user(request)
+    if user is None or not user.is_authenticated:
+        response = _json(request, {"status": "unauthorized", "detail": "Send an X-Health-Token header or log in as staff."}, 401)
+        response["WWW-Authenticate"] = 'X-Health-Token realm="health"'
         return response
-    return JsonResponse({"status": "alive"})
-
-
-def probe_view(path_info: str) -> Callable[[HttpRequest], HttpResponse] | None:
-    """The probe view ObserveMiddleware answers for ``path_info`` itself, before other middleware runs."""
-    prefix = "/" + get_settings().HEALTH_PATH.strip("/")
-    if path_info == prefix + "/live" or path_info == prefix + "/live/":
-        return live
+    if not (user.is_active and user.is_staff):
+        return _json(request, {"status": "forbidden", "detail": "Staff only."}, 403)
     return None
+
+
+def _user(request: HttpRequest) -> Any:
+    """request.user, or (answered in ObserveMiddleware, before the session middleware) the session's user."""
+    user = getattr(request, "user", None)
+    if user is not None:
+        return user
+    from django.apps import apps
+
+    if not (apps.is_installed("django.contrib.sessions") and apps.is_installed("django.contrib.auth")):
+        return None
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return None
+    from importlib import import_module
+
+    from django.contrib.auth import get_user
+
+    try:
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)  # type: ignore[attr-defined]
+        return get_user(request)  # type: ignore[arg-type]
+    except Exception:
+        logger.warning("Could not read the session for /health/detailed; answering 401.", exc_info=True)
+        return None
+
+
+@functools.cache
+def _process_started() -> float:
+    try:
+        return psutil.Process(os.getpid()).create_time()
+    except psutil.Error:  # pragma: no cover
+        return time.time()
+
+
+def system_resources() -> dict[str, float | None]:
+    """CPU (since the previous call), memory and disk usage in percent; None where unavailable."""
+    found: dict[str, float | None] = {}
+    for key, read in (
+        ("cpu_percent", lambda: psutil.cpu_percent(interval=None)),
+        ("memory_percent", lambda: psutil.virtual_memory().percent),
+        ("disk_percent", lambda: psutil.disk_usage(os.getcwd()).percent),
+    ):
+        try:
+            found[key] = float(read())
+        except (psutil.Error, OSError):
+            found[key] = None
+    return found
+
+
+_failures_logged = False
+
+
+def _internal_failure() -> None:
+    global _failures_logged
+    try:
+        from .. import metrics
+
+        metrics.internal_error("health")
+    except Exception:  # pragma: no cover - metrics off or broken
+        pass
+    if not _failures_logged:
+        _failures_logged = True
+        logger.warning("A health endpoint failed inside django-observe; it answered 503.", exc_info=True)
+
+
+live = _probe(_live, does_io=False)
+ready = _probe(_ready, does_io=True)
+summary = _probe(_summary, does_io=True)
+detailed = _probe(_detailed, does_io=True)
+
+
+@functools.cache
+def _routes(prefix: str) -> dict[str, View]:
+    routes: dict[str, View] = {}
+    for suffix, view in (("", summary), ("/live", live), ("/ready", ready), ("/detailed", detailed)):
+        routes[prefix + suffix] = view
+        routes[prefix + suffix + "/"] = view
+    return routes
+
+
+def probe_view(path_info: str) -> View | None:
+    """The probe view ObserveMiddleware answers for ``path_info`` itself, before other middleware runs."""
+    return _routes(_prefix()).get(path_info)
+
+
+@functools.cache
+def _prefix() -> str:
+    return "/" + get_settings().HEALTH_PATH.strip("/")
+
+
+on_settings_reset(_prefix.cache_clear)

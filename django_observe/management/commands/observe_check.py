@@ -1,0 +1,117 @@
+"""``manage.py observe_check``: run the health checks now; print a table or JSON; optionally record.
+
+Exit status: 0 healthy or degraded, 1 unhealthy (a critical check failed or timed
+out), 2 usage error. ``--loop --interval S`` keeps running (and recording with
+``--record``) for deployments without Celery beat; it stops on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from ...conf import get_settings
+from ...health import runner as health_runner
+
+
+class Command(BaseCommand):
+    help = "Run the health checks now. Exit 0 healthy, 1 unhealthy, 2 usage error."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print one JSON object per run instead of a table.")
+        parser.add_argument("--record", action="store_true", help="Store the run in the health history (admin: Health).")
+        parser.add_argument("--loop", action="store_true", help="Run again every --interval seconds until stopped.")
+        parser.add_argument("--interval", type=float, default=None, help="Seconds between runs with --loop (default 60).")
+        parser.add_argument("--max-runs", type=int, default=0, help="With --loop: stop after this many runs (0: never).")
+        parser.add_argument("--check", action="append", dest="checks", metavar="NAME", help="Run only this check (repeatable).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        interval = options["interval"]
+        if interval is not None and not options["loop"]:
+            raise CommandError("--interval needs --loop.", returncode=2)
+        if interval is not None and interval <= 0:
+            raise CommandError("--interval must be a positive number of seconds.", returncode=2)
+        if options["max_runs"] < 0:
+            raise CommandError("--max-runs must be 0 (no limit) or more.", returncode=2)
+        known = [spec.name for spec in health_runner.specs()]
+        wanted = options["checks"]
+        if wanted:
+            unknown = sorted(set(wanted) - set(known))
+            if unknown:
+                raise CommandError(f"Unknown check {unknown[0]!r}; configured checks: {', '.join(known)}.", returncode=2)
+        if not options["loop"]:
+            status = self._run_once(wanted, options)
+            if status == health_runner.UNHEALTHY:
+                sys.exit(1)
+            return
+        self._loop(wanted, options, interval or 60.0)
+
+    def _loop(self, wanted: list[str] | None, options: dict[str, Any], interval: float) -> None:
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        runs = 0
+        try:
+            while not stop.is_set():
+                began = time.monotonic()
+                self._run_once(wanted, options)
+                runs += 1
+                if options["max_runs"] and runs >= options["max_runs"]:
+                    break
+                stop.wait(max(0.0, interval - (time.monotonic() - began)))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _run_once(self, wanted: list[str] | None, options: dict[str, Any]) -> str:
+        results, started_at, duration = health_runner.run_all_fresh(wanted)
+        status = health_runner.overall(results)
+        if options["record"]:
+            from ...health.history import record
+
+            record(results, trigger="loop" if options["loop"] else "command", started_at=started_at, duration=duration)
+        if options["json"]:
+            self.stdout.write(json.dumps(_as_json(results, status, started_at)))
+        else:
+            self._table(results, status)
+        return status
+
+    def _table(self, results: list[health_runner.CheckResult], status: str) -> None:
+        width = max([len(result.name) for result in results] + [5])
+        self.stdout.write(f"{'CHECK':<{width}}  {'STATUS':<7}  {'CRIT':<4}  {'MS':>8}  DETAIL")
+        for result in results:
+            style = {"pass": self.style.SUCCESS, "warn": self.style.WARNING}.get(result.status, self.style.ERROR)
+            self.stdout.write(
+                f"{result.name:<{width}}  {style(f'{result.status:<7}')}  {'yes' if result.critical else 'no':<4}  "
+                f"{result.response_time_ms:>8.1f}  {result.message}"
+            )
+        style = {"healthy": self.style.SUCCESS, "degraded": self.style.WARNING}.get(status, self.style.ERROR)
+        self.stdout.write(style(f"overall: {status}"))
+
+
+def _as_json(results: list[health_runner.CheckResult], status: str, started_at: Any) -> dict[str, Any]:
+    conf = get_settings()
+    return {
+        "status": status,
+        "version": conf.VERSION,
+        "environment": conf.ENVIRONMENT,
+        "timestamp": (started_at or timezone.now()).isoformat(),
+        "checks": {
+            result.name: {
+                "status": result.status,
+                "critical": result.critical,
+                "response_time_ms": result.response_time_ms,
+                "observed_value": result.observed,
+                "output": result.message,
+                "error_class": result.error_class,
+            }
+            for result in results
+        },
+    }

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import got_request_exception
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
@@ -69,6 +71,12 @@ class ObserveMiddleware:
     async_capable = True
 
     def __init__(self, get_response: GetResponse) -> None:
+        if not apps.is_installed("django_observe"):
+            # Without the app nothing configures logging, metrics or error capture, and no
+            # system check runs to say so: refuse to start half-working.
+            raise ImproperlyConfigured(
+                "ObserveMiddleware is in MIDDLEWARE but 'django_observe' is not in INSTALLED_APPS. Add 'django_observe' to INSTALLED_APPS."
+            )
         self.get_response = get_response
         # Decided once: an async stack must not hold a thread for the whole request.
         self.async_mode = iscoroutinefunction(get_response)

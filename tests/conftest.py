@@ -112,3 +112,12 @@ def console_logs():
         yield capture
     finally:
         root.removeHandler(capture.handler)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API leaves an event loop running in the main thread
+    for the rest of the session, and asyncio.run() refuses to start under a running loop."""
+    browser = [item for item in items if "page" in getattr(item, "fixturenames", ())]
+    if browser:
+        items[:] = [item for item in items if item not in browser] + browser

@@ -54,3 +54,12 @@ from django_observe.middleware import ObserveMiddleware  # noqa: E402
 
 class SubclassedMiddleware(ObserveMiddleware):
     pass
+
+
+def test_middleware_without_the_app_refuses_to_start() -> None:
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    with override_settings(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"]):
+        with pytest.raises(ImproperlyConfigured, match="'django_observe' is not in INSTALLED_APPS"):
+            ObserveMiddleware(lambda request: None)

@@ -32,15 +32,17 @@ def fresh_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([str(BIN / "django-admin"), "startproject", "mysite", str(root)], check=True)
     settings = root / "mysite" / "settings.py"
     text = settings.read_text()
-    text = text.replace('    "django.contrib.staticfiles",\n]', '    "django.contrib.staticfiles",\n    "django_observe",\n]')
+    # startproject's quoting differs between Django versions ('...' in 5.2, "..." in 6).
+    text = re.sub(r"(    ['\"]django\.contrib\.staticfiles['\"],\n)\]", r'\1    "django_observe",\n]', text)
     text = text.replace("MIDDLEWARE = [\n", 'MIDDLEWARE = [\n    "django_observe.middleware.ObserveMiddleware",\n')
     text += "\nOBSERVE = {}\n"
     settings.write_text(text)
     urls = root / "mysite" / "urls.py"
     urls_text = urls.read_text().replace("from django.urls import path", "from django.urls import include, path")
-    urls_text = urls_text.replace('    path("admin/", admin.site.urls),\n', '    path("admin/", admin.site.urls),\n    path("", include("django_observe.urls")),\n')
+    urls_text = re.sub(r"(    path\(['\"]admin/['\"], admin\.site\.urls\),\n)", r'\1    path("", include("django_observe.urls")),\n', urls_text)
     urls.write_text(urls_text)
-    assert "django_observe.urls" in urls.read_text() and "django_observe" in settings.read_text()
+    assert "django_observe.urls" in urls.read_text()
+    assert '"django_observe",' in settings.read_text() and "django_observe.middleware.ObserveMiddleware" in settings.read_text()
     for command in (["check", "--fail-level", "WARNING"], ["migrate", "--noinput", "-v0"]):
         result = subprocess.run([sys.executable, "manage.py", *command], cwd=root, env=_env(root), capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, result.stdout + result.stderr

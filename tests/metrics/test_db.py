@@ -72,6 +72,9 @@ def test_wrapper_survives_a_connection_opened_inside_a_users_execute_wrapper_blo
 
 
 def test_connection_gauges_tell_idle_from_active() -> None:
+    import gc
+
+    gc.collect()  # connections of threads earlier tests ended must not vanish between the two counts
     fresh = connections.create_connection("default")
     try:
         with fresh.cursor() as cursor:

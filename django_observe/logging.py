@@ -155,31 +155,36 @@ class ObserveFormatter(logging.Formatter):
         """The record as an event dict, with context, identity and redaction applied (not yet rendered)."""
         message = record.msg
         if isinstance(message, dict) and not record.args:
-            # structlog's wrap_for_formatter and our access line put the event dict in msg.
+            # structlog's events (see _to_stdlib) and our access line put the event dict in msg.
             fields = dict(message)
-            event = {"event": fields.pop("event", "")}
         else:
-            event = {"event": record.getMessage()}
             fields = {key: value for key, value in record.__dict__.items() if key not in _RECORD_ATTRS}
-        event["level"] = fields.pop("level", None) or record.levelname.lower()
-        event["logger"] = record.name
-        event["timestamp"] = _timestamp(record.created)
+            fields["event"] = record.getMessage()
+        return self.complete(fields, record.name, record.levelname, record.created, record.exc_info, record.stack_info)
+
+    def complete(
+        self, fields: dict[str, Any], name: str, levelname: str, created: float, exc_info: Any = None, stack_info: str | None = None
+    ) -> dict[str, Any]:
+        """Turn the fields of one line into the event dict: our keys first, then context, redaction, traceback."""
+        event = {"event": fields.pop("event", "")}
+        event["level"] = fields.pop("level", None) or levelname.lower()
+        event["logger"] = name
+        event["timestamp"] = _timestamp(created)
         event.update(fields)
         for key, value in _structlog_context().items():
             event.setdefault(key, value)
         add_context(event)
         _clean_request(event)
         redact_secrets(event)
-        exc_info = _exc_info(event.pop("exc_info", None)) or record.exc_info
+        exc_info = _exc_info(event.pop("exc_info", None)) or exc_info
         if exc_info and exc_info[0] is not None:
             event["exception"] = self.formatException(exc_info)
-        stack_info = event.pop("stack_info", None)
-        if stack_info is True or record.stack_info:
-            event["stack"] = record.stack_info or "".join(traceback.format_stack())
+        if event.pop("stack_info", None) is True or stack_info:
+            event["stack"] = stack_info or "".join(traceback.format_stack())
         return event
 
-    def format(self, record: logging.LogRecord) -> str:
-        event = self.event_dict(record)
+    def render(self, event: dict[str, Any]) -> str:
+        """One line of JSON, or one console line."""
         if self._console is None:
             return _JSON.encode(event)
         for key, value in event.items():
@@ -187,6 +192,9 @@ class ObserveFormatter(logging.Formatter):
             if key not in ("exception", "stack") and isinstance(value, str) and ("\n" in value or "\r" in value):
                 event[key] = value.replace("\r", "\\r").replace("\n", "\\n")
         return self._console(None, event["level"], event)  # type: ignore[return-value]
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.render(self.event_dict(record))
 
 
 def make_formatter(log_format: str | None = None) -> logging.Formatter:
@@ -270,16 +278,26 @@ class ObserveHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.inner.stream.write(self.format(record) + "\n")  # type: ignore[attr-defined]
-            self.inner.flush()
+            self._write(self.format(record), record.created)
         except Exception:
             self.handleError(record)
 
-    def handle(self, record: logging.LogRecord) -> bool:
-        if isinstance(self.inner, logging.handlers.WatchedFileHandler) and record.created - self._checked_at >= self.reopen_check_seconds:
-            self._checked_at = record.created
+    def _write(self, line: str, created: float) -> None:
+        if isinstance(self.inner, logging.handlers.WatchedFileHandler) and created - self._checked_at >= self.reopen_check_seconds:
+            self._checked_at = created
             self.inner.reopenIfNeeded()
-        return super().handle(record)
+        self.inner.stream.write(line + "\n")  # type: ignore[attr-defined]
+        self.inner.flush()
+
+    def write_fields(self, name: str, level: int, fields: dict[str, Any], exc_info: Any) -> None:
+        """Render and write one line from its fields, without a LogRecord (the access line's fast path)."""
+        formatter = self.formatter
+        if not isinstance(formatter, ObserveFormatter):
+            raise TypeError("write_fields needs an ObserveFormatter")
+        created = time.time()
+        line = formatter.render(formatter.complete(fields, name, logging.getLevelName(level), created, exc_info))
+        with self.lock:  # type: ignore[union-attr]
+            self._write(line, created)
 
     def close(self) -> None:
         self.inner.close()
@@ -329,13 +347,43 @@ def access_logger() -> Any:
 
 
 def log_access(level: int, event: str, fields: dict[str, Any], exception: BaseException | None = None) -> None:
-    """Write the access line: a record built directly, skipping findCaller and the structlog chain."""
+    """Write the access line.
+
+    When nothing but our own handler would see it (the default set-up), the line is rendered
+    and written directly: building a LogRecord and walking the logger tree cost about a third
+    of the line (bench/PROFILE.md). Otherwise it goes through stdlib logging like any line, so
+    your handlers, filters and levels on ``django_observe.request`` apply.
+    """
     if not _access_stdlib_logger.isEnabledFor(level):
         return
     fields["event"] = event
     exc_info = (type(exception), exception, exception.__traceback__) if exception is not None else None
+    handler = _sole_observe_handler()
+    if handler is not None and level >= handler.level:
+        try:
+            handler.write_fields(ACCESS_LOGGER_NAME, level, fields, exc_info)
+        except Exception:
+            handler.handleError(_access_stdlib_logger.makeRecord(ACCESS_LOGGER_NAME, level, "", 0, fields, (), exc_info))
+        return
     record = _access_stdlib_logger.makeRecord(ACCESS_LOGGER_NAME, level, "", 0, fields, (), exc_info)
     _access_stdlib_logger.handle(record)
+
+
+def _sole_observe_handler() -> ObserveHandler | None:
+    """The root's ObserveHandler when it is the only handler, and no filter, on the access line's way."""
+    logger: logging.Logger | None = _access_stdlib_logger
+    while logger is not None:
+        if logger.filters:
+            return None
+        if logger.parent is None:  # the root
+            handlers = logger.handlers
+            if len(handlers) == 1 and type(handlers[0]) is ObserveHandler and not handlers[0].filters:
+                return handlers[0]
+            return None
+        if logger.handlers or not logger.propagate:
+            return None
+        logger = logger.parent
+    return None
 
 
 @on_settings_reset

@@ -259,3 +259,30 @@ def test_user_id_in_async_view_after_auser(django_user_model, json_logs) -> None
     view_line = next(line for line in json_logs.lines if line["event"] == "whoami async")
     assert view_line["user_id"] == user.pk
     assert json_logs.events("request_finished")[0]["user_id"] == user.pk
+
+
+def test_access_line_fast_path_writes_the_same_line_as_the_logging_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With our handler alone on the root the access line skips LogRecord; the line must not change."""
+    from django_observe import context
+    from django_observe.logging import ObserveFormatter, ObserveHandler, _sole_observe_handler, log_access
+
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = ObserveHandler(log_file=str(tmp_path / "access.jsonl"))
+    handler.setFormatter(ObserveFormatter("json"))
+    context.bind_request("fast-path-1")
+    try:
+        root.handlers = [handler]
+        assert _sole_observe_handler() is handler
+        log_access(logging.WARNING, "request_finished", {"route": "x/", "code": 404, "token": "tok-secret"})
+        root.handlers = [handler, logging.NullHandler()]
+        assert _sole_observe_handler() is None
+        log_access(logging.WARNING, "request_finished", {"route": "x/", "code": 404, "token": "tok-secret"})
+    finally:
+        root.handlers = saved
+        handler.close()
+        context.clear()
+    fast, slow = [json.loads(line) for line in (tmp_path / "access.jsonl").read_text().splitlines()]
+    assert fast.pop("timestamp") and slow.pop("timestamp")
+    assert list(fast.items()) == list(slow.items())
+    assert fast["token"] == "[Filtered]" and fast["request_id"] == "fast-path-1" and fast["level"] == "warning"

@@ -358,8 +358,8 @@ def log_access(level: int, event: str, fields: dict[str, Any], exception: BaseEx
         return
     fields["event"] = event
     exc_info = (type(exception), exception, exception.__traceback__) if exception is not None else None
-    handler = _sole_observe_handler()
-    if handler is not None and level >= handler.level:
+    handler = _sole_observe_handler(level)
+    if handler is not None:
         try:
             handler.write_fields(ACCESS_LOGGER_NAME, level, fields, exc_info)
         except Exception:
@@ -369,14 +369,18 @@ def log_access(level: int, event: str, fields: dict[str, Any], exception: BaseEx
     _access_stdlib_logger.handle(record)
 
 
-def _sole_observe_handler() -> ObserveHandler | None:
-    """The root's ObserveHandler when it is the only handler, and no filter, on the access line's way."""
+def _sole_observe_handler(level: int) -> ObserveHandler | None:
+    """The root's ObserveHandler when it is the only handler taking ``level``, and no filter is on the way.
+
+    Handlers whose level is above the line's (the error tracker's ERROR handler for an INFO
+    access line) would ignore it anyway.
+    """
     logger: logging.Logger | None = _access_stdlib_logger
     while logger is not None:
         if logger.filters:
             return None
         if logger.parent is None:  # the root
-            handlers = logger.handlers
+            handlers = [handler for handler in logger.handlers if handler.level <= level]
             if len(handlers) == 1 and type(handlers[0]) is ObserveHandler and not handlers[0].filters:
                 return handlers[0]
             return None

@@ -272,11 +272,11 @@ def test_access_line_fast_path_writes_the_same_line_as_the_logging_path(tmp_path
     handler.setFormatter(ObserveFormatter("json"))
     context.bind_request("fast-path-1")
     try:
-        root.handlers = [handler]
-        assert _sole_observe_handler() is handler
+        root.handlers = [handler, logging.NullHandler(logging.ERROR)]
+        assert _sole_observe_handler(logging.WARNING) is handler
         log_access(logging.WARNING, "request_finished", {"route": "x/", "code": 404, "token": "tok-secret"})
         root.handlers = [handler, logging.NullHandler()]
-        assert _sole_observe_handler() is None
+        assert _sole_observe_handler(logging.WARNING) is None
         log_access(logging.WARNING, "request_finished", {"route": "x/", "code": 404, "token": "tok-secret"})
     finally:
         root.handlers = saved

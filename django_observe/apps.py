@@ -21,6 +21,9 @@ class ObserveConfig(AppConfig):
         checks.register(observe_checks.check_middleware, "django_observe")
         checks.register(observe_checks.check_metrics, "django_observe")
         checks.register(observe_checks.check_metrics_deploy, "django_observe", deploy=True)
+        checks.register(observe_checks.check_health, "django_observe")
+        checks.register(observe_checks.check_errors, "django_observe")
+        checks.register(observe_checks.check_errors_deploy, "django_observe", deploy=True)
 
         if problems():
             # Leave the error to `manage.py check` (and to get_settings() at first use)
@@ -33,6 +36,9 @@ class ObserveConfig(AppConfig):
         else:
             observe_logging.configure_structlog()
         from . import middleware  # noqa: F401  (connects got_request_exception)
+        from .sentry import init_sentry
+
+        init_sentry()  # after logging: its error handler joins the root logger's handlers
         from . import metrics
 
         metrics.setup()  # creates the metrics, hooks DB connections and caches; never raises
@@ -43,3 +49,4 @@ class ObserveConfig(AppConfig):
             pass
         else:
             observe_celery.connect()
+            from .health import celery as health_celery  # noqa: F401  (registers the beat task)

@@ -207,6 +207,8 @@ DEFAULTS: dict[str, Option] = {
     "SENTRY_TRACES_SAMPLE_RATE": Option(0.0, "Share of requests traced (0.0-1.0).", _number(0, 1), "SENTRY_TRACES_SAMPLE_RATE", "Sentry"),
     "SENTRY_PROFILES_SAMPLE_RATE": Option(0.0, "Share of traced requests profiled (0.0-1.0).", _number(0, 1), "SENTRY_PROFILES_SAMPLE_RATE", "Sentry"),
     "SENTRY_SEND_DEFAULT_PII": Option(False, "Send user ids, IPs and cookies to Sentry (off: no PII).", _boolean, None, "Sentry"),
+    "SENTRY_INTEGRATIONS": Option("auto", "`auto`: sentry-sdk's Django, Celery and logging integrations only when tracing or profiling is on (they cost ~0.7 ms per request); otherwise django-observe captures request errors and error log records itself (same events, no per-request cost). `full` always installs them, `lean` never.", _choice("auto", "full", "lean"), None, "Sentry"),
+    "SENTRY_BEFORE_SEND": Option("", "Import path of your own `before_send(event, hint)`; it runs after our scrubbing, and returning None drops the event from Sentry AND the local store.", _string, None, "Sentry"),
 }
 
 

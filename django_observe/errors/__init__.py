@@ -1,0 +1,1 @@
+"""The local error tracker: grouping (fingerprint), scrubbing (scrub), event shaping (events), storage (store), lifecycle and signals."""

@@ -1,0 +1,61 @@
+"""``manage.py observe_test_error``: prove the error pipeline end to end (Sentry and the local store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ...conf import get_settings
+
+
+class ObserveTestError(Exception):
+    """Raised on purpose by "Send a test error"; safe to resolve or delete."""
+
+
+def send_test_error(actor: str = "") -> str | None:
+    """Raise and capture a test error through the same path as a real one; returns its event id."""
+    from ... import sentry
+
+    who = f" by {actor}" if actor else ""
+    try:
+        raise ObserveTestError(f"django-observe test error sent{who}; safe to resolve")
+    except ObserveTestError as error:
+        return sentry.capture_exception(error, tags={"observe_test": "yes"})
+
+
+class Command(BaseCommand):
+    help = "Send a test error through sentry-sdk (when a DSN is set) and the local error store, and report what happened."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--timeout", type=float, default=10.0, help="Seconds to wait for delivery (default 10).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import sentry_sdk
+
+        from ... import sentry
+        from ...errors import store
+        from ...models import ErrorEvent
+
+        if not sentry.installed():
+            sentry.init_sentry()
+        event_id = send_test_error(actor="observe_test_error")
+        if event_id is None:
+            self.stderr.write("The test error was not captured (see the log for the reason).")
+            raise SystemExit(1)
+        self.stdout.write(f"Test error captured, event id {event_id}.")
+        conf = get_settings()
+        if conf.SENTRY_DSN and sentry_sdk.get_client().is_active():
+            sentry_sdk.flush(timeout=options["timeout"])
+            self.stdout.write("Sent to Sentry (look for the tag observe_test=yes).")
+        else:
+            self.stdout.write("No SENTRY_DSN: nothing sent to Sentry.")
+        if not conf.ERRORS_ENABLED:
+            self.stdout.write("ERRORS_ENABLED is off: not stored locally.")
+            return
+        store.flush(options["timeout"])
+        stored = ErrorEvent.objects.using(conf.ERRORS_DATABASE).filter(event_id=event_id).select_related("group").first()
+        if stored is None:
+            self.stderr.write("Not stored locally: check the log for 'Captured errors are being dropped'.")
+            raise SystemExit(1)
+        self.stdout.write(f"Stored locally: error group {stored.group.pk} ({stored.group.title}).")

@@ -195,7 +195,7 @@ DEFAULTS: dict[str, Option] = {
     # --- errors / sentry -----------------------------------------------------------------
     "ERRORS_ENABLED": Option(True, "Store captured errors in the local error tracker (admin: Errors).", _boolean, None, "Errors"),
     "ERRORS_DATABASE": Option("default", "Database alias the error tracker writes to.", _string, None, "Errors"),
-    "ERRORS_SYNC": Option(False, "Store errors inline instead of on the writer thread (tests).", _boolean, None, "Errors"),
+    "ERRORS_SYNC": Option(False, "Store errors inline instead of on the writer thread (tests).", _boolean, "OBSERVE_ERRORS_SYNC", "Errors"),
     "ERRORS_QUEUE_SIZE": Option(10_000, "Captured errors waiting for the writer; more are dropped and counted.", _number(1), None, "Errors"),
     "ERRORS_EVENTS_PER_HOUR": Option(10, "Events stored per group per hour after the first (counts stay exact).", _number(0), None, "Errors"),
     "ERRORS_MAX_EVENT_BYTES": Option(65_536, "Size cap of one stored event's JSON.", _number(1024), None, "Errors"),

@@ -10,6 +10,14 @@ import pytest
 
 REQUIRE_SERVICES = os.environ.get("OBSERVE_REQUIRE_SERVICES") == "1"
 
+# Captured errors are stored inline during tests (inside the test's transaction), unless a test
+# sets ERRORS_SYNC=False to test the writer thread: a writer with its own connection would see an
+# empty in-memory SQLite database, or commit rows on PostgreSQL that later tests would count.
+os.environ["OBSERVE_ERRORS_SYNC"] = "1"
+from django_observe.conf import get_settings  # noqa: E402
+
+get_settings.cache_clear()
+
 
 def _service(variable: str, what: str) -> str:
     if url := os.environ.get(variable):

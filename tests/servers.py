@@ -46,7 +46,8 @@ class Server:
 
 def server_env(extra: dict[str, str] | None = None, state_dir: str | None = None) -> dict[str, str]:
     """The environment a subprocess of the testproject runs with: own state dir and SQLite file."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    # Servers run as in production: no test-only switches (OBSERVE_ERRORS_SYNC) from this process.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "OBSERVE_ERRORS_SYNC"))}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     state = state_dir or tempfile.mkdtemp(prefix="observe-server-")
     env.update({"DJANGO_SETTINGS_MODULE": "testproject.settings", "OBSERVE_STATE_DIR": state, "PYTHONPATH": str(ROOT)})

@@ -10,11 +10,18 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from django_observe.models import ErrorGroup, ErrorGroupHourly
+from django_observe.models import ErrorGroup, ErrorGroupHourly, HealthCheckRun
 
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/django_observe/"
+
+
+@pytest.fixture(autouse=True)
+def empty_tables() -> None:
+    """The overview shows whole tables: start each test from none (rolled back with the test)."""
+    ErrorGroup.objects.all().delete()
+    HealthCheckRun.objects.all().delete()
 
 
 @pytest.fixture
@@ -44,7 +51,8 @@ def test_overview_shows_recent_errors_and_health(admin_client: Client, data: Err
     assert "RuntimeError: payment gateway timed out" in page
     assert f"/admin/django_observe/errorgroup/{data.pk}/change/" in page
     assert "KeyError: old and quiet" not in page, "only the last 24 hours are listed"
-    assert "7 events" in page and "1 new errors" in page and "2 unresolved in all" in page
+    overview = page[page.find('id="observe-overview"'):page.find('id="content-main"')]
+    assert "7 events" in overview and "1 new errors" in overview and "2 unresolved in all" in overview, overview
     assert "Last recorded run" in page and "database" in page
 
 
@@ -58,4 +66,5 @@ def test_overview_is_staff_only(client: Client, django_user_model) -> None:  # t
 def test_overview_without_history_says_how_to_record(admin_client: Client) -> None:
     page = admin_client.get(URL).content.decode()
     assert "manage.py observe_check --record" in page
-    assert "0 events" in page
+    assert "0 events · 0 new errors · 0 unresolved in all" in page
+

@@ -1,0 +1,29 @@
+"""The same three views for every stack; each stack adds the URLs its packages document."""
+
+from django.conf import settings
+from django.urls import include, path
+
+from core import views
+
+urlpatterns = [
+    path("ping", views.ping),
+    path("db", views.db),
+    path("boom", views.boom),
+]
+
+if settings.STACK == "peers":
+    from health_check.views import HealthCheckView
+
+    # django-prometheus exposition endpoint at /metrics.
+    urlpatterns.append(path("", include("django_prometheus.urls")))
+    # What a peer-stack user adds for a readiness probe: django-health-check 4.x with the
+    # database and cache checks (the same two dependencies observe's /health/ready checks).
+    urlpatterns.append(
+        path(
+            "health/ready",
+            HealthCheckView.as_view(checks=["health_check.checks.Database", "health_check.checks.Cache"]),
+        )
+    )
+elif settings.STACK == "observe":
+    # /metrics and /health, /health/live, /health/ready, /health/detailed (whatever has landed).
+    urlpatterns.append(path("", include("django_observe.urls")))

@@ -23,7 +23,7 @@ def tests(session: nox.Session, django: str, database: str) -> None:
     session.install("-e", ".[dev]", django)
     env = {"OBSERVE_REQUIRE_SERVICES": "1"}
     if database == "postgres":
-        env["DATABASE_URL"] = os.environ["PG_URL"]
+        env.update(DATABASE_URL=os.environ["PG_URL"], OBSERVE_TEST_BACKEND="postgresql")
     else:
-        env["DATABASE_URL"] = ""
+        env.update(DATABASE_URL="", OBSERVE_TEST_BACKEND="sqlite")
     session.run("python", "-m", "pytest", *session.posargs, env=env)

@@ -283,9 +283,14 @@ class ObserveHandler(logging.Handler):
             self.handleError(record)
 
     def _write(self, line: str, created: float) -> None:
-        if isinstance(self.inner, logging.handlers.WatchedFileHandler) and created - self._checked_at >= self.reopen_check_seconds:
-            self._checked_at = created
-            self.inner.reopenIfNeeded()
+        if isinstance(self.inner, logging.handlers.WatchedFileHandler):
+            if self.inner.stream is None:
+                # A second dictConfig (Celery, a second django.setup()) closes every handler it
+                # finds, ours included; reopen instead of losing every later line.
+                self.inner.stream = self.inner._open()
+            elif created - self._checked_at >= self.reopen_check_seconds:
+                self._checked_at = created
+                self.inner.reopenIfNeeded()
         self.inner.stream.write(line + "\n")  # type: ignore[attr-defined]
         self.inner.flush()
 

@@ -123,9 +123,20 @@ def console_logs():
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API leaves an event loop running in the main thread
-    for the rest of the session, and asyncio.run() refuses to start under a running loop."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order and select for the matrix.
+
+    Browser tests go last: Playwright's sync API leaves an event loop running in the main thread
+    for the rest of the session, and asyncio.run() refuses to start under a running loop.
+    Tests parametrized over a ``backend`` (sqlite / postgresql) run only their own database's
+    case in a nox session that names one (OBSERVE_TEST_BACKEND): the matrix covers both, once each.
+    """
+    backend = os.environ.get("OBSERVE_TEST_BACKEND")
+    if backend:
+        other = [item for item in items if getattr(item, "callspec", None) and item.callspec.params.get("backend", backend) != backend]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if item not in other]
     browser = [item for item in items if "page" in getattr(item, "fixturenames", ())]
     if browser:
         items[:] = [item for item in items if item not in browser] + browser

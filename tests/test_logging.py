@@ -66,7 +66,8 @@ def test_raising_view_gives_one_request_failed_line_with_the_exception(json_logs
     assert json_logs.events("request_finished") == []
     [failed] = json_logs.events("request_failed")
     assert (failed["code"], failed["level"], failed["request_id"], failed["route"]) == (500, "error", "failed-1", "boom/")
-    assert failed["exception"].rstrip().endswith("RuntimeError: demo failure: the boom view always raises")
+    assert failed["exception"] == "RuntimeError: demo failure: the boom view always raises"
+    assert json_logs.text.count("Traceback (most recent call last)") == 1, "the traceback is written once, by Django's line"
 
 
 def test_host_stdlib_and_structlog_lines_carry_the_context(client: Client, json_logs) -> None:
@@ -286,3 +287,26 @@ def test_access_line_fast_path_writes_the_same_line_as_the_logging_path(tmp_path
     assert fast.pop("timestamp") and slow.pop("timestamp")
     assert list(fast.items()) == list(slow.items())
     assert fast["token"] == "[Filtered]" and fast["request_id"] == "fast-path-1" and fast["level"] == "warning"
+
+
+def test_log_file_handler_survives_a_second_logging_setup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A second dictConfig (Celery, a second django.setup()) closes our handler: it reopens, no line is lost."""
+    import logging.config
+
+    from django_observe.logging import ObserveFormatter, ObserveHandler
+
+    path = tmp_path / "app.jsonl"
+    handler = ObserveHandler(log_file=str(path))
+    handler.setFormatter(ObserveFormatter("json"))
+    log = logging.getLogger("host.reopen")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("before")
+        handler.close()  # what logging.config.dictConfig does to every existing handler
+        log.warning("after")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        handler.close()
+    assert [json.loads(line)["event"] for line in path.read_text().splitlines()] == ["before", "after"]

@@ -77,7 +77,11 @@ class Metrics:
 
     def set_build_info(self, build_labels: tuple[str, str, str]) -> None:
         """One ``build_info`` series: the identity now configured."""
-        self.build_info.clear()
+        previous = getattr(self, "build_labels", None)
+        if previous is not None and previous != build_labels:
+            # remove(), not clear(): prometheus_client warns that clear() is not implemented
+            # in multiprocess mode, at every worker start.
+            self.build_info.remove(*previous)
         self.build_info.labels(*build_labels).set(1)
         self.build_labels = build_labels
 

@@ -19,9 +19,10 @@ from tests.servers import ROOT, server_env
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-@pytest.fixture
-def worker(broker_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A solo-pool worker on its own queue, logging JSON to a file; stopped by PID."""
+@pytest.fixture(scope="module")
+def worker(broker_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A solo-pool worker on its own queue, logging JSON to a file; stopped by PID (one for the module)."""
+    tmp_path = tmp_path_factory.mktemp("worker")
     from testproject import celery_app
 
     queue = f"observe-test-{uuid.uuid4().hex[:8]}"
@@ -46,8 +47,8 @@ def worker(broker_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         celery_app.conf.task_default_queue, celery_app.conf.broker_url = old_queue, old_broker
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # idle solo workers can take ~10 s to leave: not what we test
             process.kill()
             process.wait()
 

@@ -29,7 +29,18 @@ export PG_URL="postgres://observe:observe@127.0.0.1:5432/observe"
 export REDIS_URL="redis://127.0.0.1:6379/0"
 export CELERY_BROKER_URL="amqp://guest:guest@127.0.0.1:5672//"
 
-# 3. nox in its own venv, then the matrix.
+# 3. The interpreters of the matrix: pyenv's shims answer only for the active version, so put
+#    the real 3.11 and 3.12 bin directories first on PATH (RECIPES.md section 2).
+for version in 3.11 3.12; do
+  bindir=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin 2>/dev/null | sort -V | tail -1)
+  if [ -n "$bindir" ]; then PATH="$bindir:$PATH"; fi
+done
+export PATH
+for version in 3.11 3.12; do
+  command -v "python$version" >/dev/null || { echo "python$version is not installed; the matrix needs it" >&2; exit 1; }
+done
+
+# 4. nox in its own venv, then the matrix.
 python3 -m venv .venv-tools
 .venv-tools/bin/pip install -q --disable-pip-version-check nox 2>&1 | grep -v "is ignored" || true
 exec .venv-tools/bin/nox --no-color -s tests -- "$@"

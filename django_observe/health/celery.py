@@ -6,7 +6,8 @@ use a Celery app configured from the Django settings (``CELERY_*``, the layout
 so they work in the web process even when the project's own app is not imported.
 
 Beat: schedule the task ``django_observe.record_health`` (for example every 60 s)
-and make the worker import this module (``CELERY_IMPORTS``); see docs/health.md.
+``ObserveConfig.ready()`` imports this module when Celery is installed, so the worker
+knows the task; see docs/health.md.
 """
 
 from __future__ import annotations

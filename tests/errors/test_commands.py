@@ -86,3 +86,14 @@ def test_system_checks_for_errors(settings: Any) -> None:
     settings.OBSERVE = {**settings.OBSERVE, "SENTRY_DSN": "https://key@o1.ingest.sentry.io/2", "ERRORS_DATABASE": "default", "SENTRY_BEFORE_SEND": "", "ERRORS_SYNC": True}
     assert check_errors(None) == []
     assert [message.id for message in check_errors_deploy(None)] == ["django_observe.W040"]
+
+
+def test_prune_also_prunes_health_history() -> None:
+    from django_observe.models import HealthCheckRun
+
+    old = HealthCheckRun.objects.create(started_at=timezone.now() - timedelta(days=400), status="healthy")
+    recent = HealthCheckRun.objects.create(started_at=timezone.now(), status="healthy")
+    output = prune()
+    assert "Health history: deleted" in output and "1 runs" in output
+    assert list(HealthCheckRun.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert old.pk != recent.pk

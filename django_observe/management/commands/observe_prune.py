@@ -60,6 +60,12 @@ class Command(BaseCommand):
             f"{verb} {removed_old} event(s) older than {days} days, {removed_excess} event(s) beyond {options['max_events']}, "
             f"{removed_hourly} hourly count(s), {removed_groups} inactive group(s)."
         )
+        if not dry:
+            # Health history has its own retention (HEALTH_HISTORY_DAYS); one command prunes both.
+            from ...health.history import prune as prune_health
+
+            removed = prune_health(now)
+            self.stdout.write("Health history: deleted " + ", ".join(f"{count} {kind}" for kind, count in removed.items()) + ".")
 
     def _delete(self, queryset: QuerySet[Any], batch: int, dry: bool) -> int:
         if dry:

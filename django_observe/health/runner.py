@@ -71,6 +71,17 @@ class CheckResult:
         """Duration in milliseconds, rounded to 0.1 ms."""
         return round(self.duration * 1000, 1)
 
+    def detail(self) -> dict[str, Any]:
+        """The check as /health/detailed and `observe_check --json` show it (authorised readers only)."""
+        return {
+            "status": self.status,
+            "critical": self.critical,
+            "response_time_ms": self.response_time_ms,
+            "observed_value": self.observed,
+            "output": self.message,
+            "error_class": self.error_class,
+        }
+
 
 class _Pool:
     """Daemon worker threads, started on demand up to ``max_threads``; nobody ever joins them.

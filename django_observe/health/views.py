@@ -121,17 +121,7 @@ def _detailed(request: HttpRequest) -> HttpResponse:
         "environment": conf.ENVIRONMENT,
         "uptime_seconds": round(time.time() - _process_started(), 1),
         "timestamp": timezone.now().isoformat(),
-        "checks": {
-            result.name: {
-                "status": result.status,
-                "critical": result.critical,
-                "response_time_ms": result.response_time_ms,
-                "observed_value": result.observed,
-                "output": result.message,
-                "error_class": result.error_class,
-            }
-            for result in results
-        },
+        "checks": {result.name: result.detail() for result in results},
         "system": {**system_resources(), "health_threads": health_runner.runner.threads},
     }
     return _json(request, body, 503 if status == health_runner.UNHEALTHY else 200)

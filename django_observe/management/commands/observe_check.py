@@ -103,15 +103,5 @@ def _as_json(results: list[health_runner.CheckResult], status: str, started_at: 
         "version": conf.VERSION,
         "environment": conf.ENVIRONMENT,
         "timestamp": (started_at or timezone.now()).isoformat(),
-        "checks": {
-            result.name: {
-                "status": result.status,
-                "critical": result.critical,
-                "response_time_ms": result.response_time_ms,
-                "observed_value": result.observed,
-                "output": result.message,
-                "error_class": result.error_class,
-            }
-            for result in results
-        },
+        "checks": {result.name: result.detail() for result in results},
     }

@@ -254,9 +254,15 @@ def test_user_id_in_async_view_after_auser(django_user_model, json_logs) -> None
     from django.test import AsyncClient
 
     user = django_user_model.objects.create_user("carol", password="pw-carol-123")
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
     client = AsyncClient()
     client.force_login(user)
     asyncio.run(client.get("/whoami-async/"))
+    # auser() ran its query on asgiref's thread-sensitive thread, which outlives the test: close
+    # that thread's connection, or PostgreSQL refuses to drop the test database at the end.
+    asyncio.run(sync_to_async(connections.close_all)())
     view_line = next(line for line in json_logs.lines if line["event"] == "whoami async")
     assert view_line["user_id"] == user.pk
     assert json_logs.events("request_finished")[0]["user_id"] == user.pk

@@ -4,6 +4,7 @@ OBSERVE_REQUIRE_SERVICES=1 (set by scripts/test.sh, hence by CI): a missing serv
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 import shutil
 
 import pytest
@@ -140,3 +141,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     browser = [item for item in items if "page" in getattr(item, "fixturenames", ())]
     if browser:
         items[:] = [item for item in items if item not in browser] + browser
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_of_asgirefs_thread() -> Iterator[None]:
+    """Async tests (AsyncClient, async views) run ORM calls on asgiref's long-lived sync thread, and
+    Django's test clients keep it from closing connections at request end. Close them after each test:
+    a connection left open there makes PostgreSQL refuse to drop the test database."""
+    yield
+    import asyncio
+
+    from asgiref.sync import SyncToAsync, sync_to_async
+    from django.db import connections
+
+    if not getattr(SyncToAsync.single_thread_executor, "_threads", None):
+        return  # that thread never ran
+    try:
+        asyncio.get_running_loop()
+        return  # under Playwright's loop (browser tests, which run last)
+    except RuntimeError:
+        asyncio.run(sync_to_async(connections.close_all)())

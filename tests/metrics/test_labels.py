@@ -93,6 +93,12 @@ async def test_latency_is_observed_once_for_a_raising_view_under_asgi() -> None:
     assert value(after, "http_request_duration_seconds_count", **labels) - value(before, "http_request_duration_seconds_count", **labels) == 3
     async_labels = {"method": "GET", "endpoint": "async/", "status_code": "200"}
     assert value(after, "http_requests_total", **async_labels) - value(before, "http_requests_total", **async_labels) == 1
+    # AsyncClient keeps Django from closing connections at request end; the failing requests
+    # opened one on asgiref's long-lived thread (error capture): close it, or PostgreSQL refuses
+    # to drop the test database.
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
 
 
 def test_slow_requests_are_counted_and_in_progress_returns_to_zero() -> None:

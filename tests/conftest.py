@@ -95,32 +95,28 @@ class LogCapture:
         return [line for line in self.lines if line.get("event") == name]
 
 
+def _attached(log_format: str) -> Iterator[LogCapture]:
+    import logging
+
+    capture = LogCapture(log_format)
+    root = logging.getLogger()
+    root.addHandler(capture.handler)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(capture.handler)
+
+
 @pytest.fixture
-def json_logs():
+def json_logs() -> Iterator[LogCapture]:
     """Capture rendered JSON log lines (the real formatter, attached to the root logger)."""
-    import logging
-
-    capture = LogCapture("json")
-    root = logging.getLogger()
-    root.addHandler(capture.handler)
-    try:
-        yield capture
-    finally:
-        root.removeHandler(capture.handler)
+    yield from _attached("json")
 
 
 @pytest.fixture
-def console_logs():
+def console_logs() -> Iterator[LogCapture]:
     """Capture rendered console-format log lines."""
-    import logging
-
-    capture = LogCapture("console")
-    root = logging.getLogger()
-    root.addHandler(capture.handler)
-    try:
-        yield capture
-    finally:
-        root.removeHandler(capture.handler)
+    yield from _attached("console")
 
 
 @pytest.hookimpl(trylast=True)

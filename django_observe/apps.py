@@ -13,7 +13,7 @@ class ObserveConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as observe_checks
-        from .conf import get_settings, problems
+        from .conf import get_settings, report_invalid
 
         # Every system check we have, in one place (ids in docs/checks.md).
         checks.register(observe_checks.check_settings, "django_observe")
@@ -22,26 +22,30 @@ class ObserveConfig(AppConfig):
         checks.register(observe_checks.check_metrics, "django_observe")
         checks.register(observe_checks.check_metrics_deploy, "django_observe", deploy=True)
         checks.register(observe_checks.check_health, "django_observe")
+        checks.register(observe_checks.check_health_deploy, "django_observe", deploy=True)
         checks.register(observe_checks.check_errors, "django_observe")
         checks.register(observe_checks.check_errors_deploy, "django_observe", deploy=True)
 
-        if problems():
-            # Leave the error to `manage.py check` (and to get_settings() at first use)
-            # instead of crashing every management command at import.
-            return
+        # A wrong setting never stops the host: its key takes the default (manage.py check reports
+        # it with an id; report_invalid() below logs one ERROR line per key for servers).
+        # Each part is guarded on its own: one that fails is off (counted, logged once), the rest work.
         from . import logging as observe_logging
+        from .guard import Guard
 
-        if get_settings().CONFIGURE_LOGGING:
-            observe_logging.configure()
-        else:
-            observe_logging.configure_structlog()
+        with Guard("logging_setup", "Logging could not be configured; Django's own logging is in place"):
+            if get_settings().CONFIGURE_LOGGING:
+                observe_logging.configure()
+            else:
+                observe_logging.configure_structlog()
         from . import middleware  # noqa: F401  (connects got_request_exception)
         from .sentry import init_sentry
 
-        init_sentry()  # after logging: its error handler joins the root logger's handlers
+        with Guard("sentry_setup", "Sentry and error capture could not be set up; errors are not captured"):
+            init_sentry()  # after logging: its error handler joins the root logger's handlers
         from . import metrics
 
         metrics.setup()  # creates the metrics, hooks DB connections and caches; never raises
+        report_invalid()  # after logging and metrics: one ERROR line and one count per invalid key
 
         try:
             from . import celery as observe_celery

@@ -6,6 +6,7 @@ Ids never change and are never reused.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,31 +14,40 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
-from .conf import problems, unknown_keys
+from .conf import ObserveSettings, get_settings, problems, unknown_keys
+from .metrics import multiprocess_dir
+from .metrics.workers import configured_workers
 
 # Every check id, with what it means and the fix: docs/checks.md is generated from this
 # (`python -m django_observe.checks > docs/checks.md`) and a test fails when an id used in
 # the code is missing here or the page is stale.
 CHECK_IDS: dict[str, tuple[str, str]] = {
-    "django_observe.E001": ("A key of OBSERVE (or the environment variable it falls back to) has a wrong type or value.", "Write the value the message asks for, or remove the key to get the default."),
+    "django_observe.E001": ("A key of OBSERVE (or the environment variable it falls back to) has a wrong type or value; until fixed, servers use the key's default and log one ERROR line.", "Write the value the message asks for, or remove the key to get the default. docs/settings.md lists every key."),
+    "django_observe.E002": ("OBSERVE['LOG_FILE'] (or env LOG_FILE) is in a directory that does not exist or cannot be written: log lines go to stderr instead.", "Create the directory (writable by the server's user) or point LOG_FILE at an existing one."),
     "django_observe.W001": ("OBSERVE has a key django-observe does not know, usually a typo; it has no effect.", "Rename it to the suggested key."),
     "django_observe.W010": ("ObserveMiddleware is not in MIDDLEWARE: no request ids, access log or request metrics.", "Add 'django_observe.middleware.ObserveMiddleware' as the first entry of MIDDLEWARE."),
-    "django_observe.W011": ("ObserveMiddleware runs after middleware that can redirect, refuse or log before it.", "Move it to the first entry of MIDDLEWARE."),
+    "django_observe.W011": ("ObserveMiddleware runs after middleware that can redirect, refuse or log before it.", "Move 'django_observe.middleware.ObserveMiddleware' to the first entry of MIDDLEWARE."),
     # --- metrics (02x) ---
     "django_observe.E020": ("An entry of OBSERVE['METRICS_ALLOWED_IPS'] is not an IP address or network.", "Write addresses or CIDR networks, e.g. ['10.0.0.0/8', '127.0.0.1']."),
     "django_observe.E021": ("OBSERVE['METRICS_LATENCY_BUCKETS'] is not a non-empty, increasing list of numbers.", "Use e.g. [0.01, 0.05, 0.1, 0.5, 1, 5]."),
-    "django_observe.E022": ("PROMETHEUS_MULTIPROC_DIR is set but is not a writable directory: metrics cannot be recorded.", "Create the directory (empty, owned by the server's user) before starting the server."),
+    "django_observe.E022": ("PROMETHEUS_MULTIPROC_DIR is set but is not a writable directory: metrics cannot be recorded.", "Create it (empty, owned by the server's user) before the server starts, e.g. mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\"."),
     "django_observe.E023": ("OBSERVE['METRICS_NAMESPACE'] is not a valid Prometheus name prefix.", "Use letters, digits and underscores, starting with a letter, e.g. 'shop'."),
-    "django_observe.W020": ("(deploy) The metrics endpoint is public (METRICS_PUBLIC) outside development.", "Set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and configure the token in Prometheus' scrape config; remove METRICS_PUBLIC."),
-    "django_observe.W021": ("Several worker processes are configured but PROMETHEUS_MULTIPROC_DIR is not set: each scrape shows one worker's counts.", "Set PROMETHEUS_MULTIPROC_DIR to an empty directory and use django_observe.gunicorn's hooks (docs/deployment.md)."),
+    "django_observe.W020": ("(deploy) The metrics endpoint is public (METRICS_PUBLIC) outside development.", "Remove METRICS_PUBLIC, set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and put the token in Prometheus' scrape config (authorization: credentials)."),
+    "django_observe.W021": ("Several worker processes are configured but PROMETHEUS_MULTIPROC_DIR is not set: each scrape shows one worker's counts.", "Set PROMETHEUS_MULTIPROC_DIR to an empty directory and add 'from django_observe.gunicorn import *' to gunicorn.conf.py (docs/deployment.md)."),
     "django_observe.W022": ("(deploy) Metrics are on but nothing lets Prometheus read them: no token, no allowed IP, not public.", "Set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) or OBSERVE['METRICS_ALLOWED_IPS']."),
+    "django_observe.W023": ("OBSERVE['METRICS_PATH'] (or an alias) is also a health probe path: the probe answers and metrics are unreachable there.", "Give metrics and health different paths, e.g. METRICS_PATH 'metrics' and HEALTH_PATH 'health'."),
+    "django_observe.W024": ("(deploy) An entry of OBSERVE['METRICS_TOKENS'] is empty or shorter than 16 characters: empty tokens open nothing, short ones are guessable.", "Use long random tokens, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'."),
     # --- health (03x) ---
     "django_observe.E030": ("An entry of OBSERVE['HEALTH_CHECKS'] cannot be loaded (bad import path, not a HealthCheck, or an option the check does not take); the probes report it as failing.", "Point it at a django-health-check HealthCheck subclass, e.g. {'search': 'myproject.health.SearchCheck'}, and pass only options the check takes."),
     "django_observe.E031": ("Two health checks share a name (or differ only in case): history, metrics and the JSON answers would mix them.", "Rename one, or add the built-in's name to OBSERVE['HEALTH_DISABLED_CHECKS'] to replace it."),
     "django_observe.E032": ("A health check's 'critical' is not True/False or its 'timeout' is not a positive number of seconds.", "Use e.g. {'search': {'check': '...', 'critical': False, 'timeout': 1.5}}."),
     "django_observe.W033": ("A health check's timeout is longer than OBSERVE['HEALTH_DEADLINE']: it is always cut off by the overall deadline.", "Lower the check's timeout or raise HEALTH_DEADLINE."),
+    "django_observe.W034": ("A health probe path is also a URL of your site (e.g. HEALTH_PATH 'admin'): ObserveMiddleware answers the probe first, so that page is unreachable.", "Choose a HEALTH_PATH no view of your site uses, e.g. 'health'."),
+    "django_observe.W035": ("OBSERVE['HEALTH_DISABLED_CHECKS'] names a check that does not exist: nothing is disabled by that entry.", "Use the names shown by `manage.py observe_check`, e.g. 'celery_beat'."),
+    "django_observe.W036": ("(deploy) An entry of OBSERVE['HEALTH_TOKENS'] is empty or shorter than 16 characters: empty tokens open nothing, short ones are guessable.", "Use long random tokens, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'."),
     # --- errors / sentry (04x) ---
     "django_observe.E040": ("OBSERVE['SENTRY_DSN'] (or env SENTRY_DSN) is not a valid Sentry DSN: nothing would be sent to Sentry.", "Copy the DSN from your Sentry project's settings (Client Keys), e.g. https://<key>@o0.ingest.sentry.io/<project>, or leave it empty to keep errors local."),
     "django_observe.E041": ("OBSERVE['ERRORS_DATABASE'] names a database alias that is not in DATABASES: captured errors would be dropped.", "Use an alias from DATABASES (usually 'default')."),
@@ -46,7 +56,15 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
 }
 
 MIDDLEWARE_PATH = "django_observe.middleware.ObserveMiddleware"
-SETTINGS_DOCS = "See docs/settings.md for every key and its default."
+
+
+def _error(check_id: str, message: str) -> Error:
+    """An error whose hint is the one written in CHECK_IDS (each hint is written once)."""
+    return Error(message, hint=CHECK_IDS[check_id][1], id=check_id)
+
+
+def _warning(check_id: str, message: str) -> Warning:
+    return Warning(message, hint=CHECK_IDS[check_id][1], id=check_id)
 
 # Middleware that must not run before ours: they redirect, answer or authenticate
 # before we can give the request its id, and they would turn health probes into 301/302/403.
@@ -62,16 +80,23 @@ _MUST_COME_AFTER = (
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    """E001: a wrong type or value in OBSERVE (or in an env var it falls back to)."""
-    return [Error(message, hint=SETTINGS_DOCS, id="django_observe.E001") for message in problems()]
+    """E001 (and the key's own id, e.g. E021 for buckets): a wrong type or value in OBSERVE or its env var; E002 unusable LOG_FILE."""
+    found: list[CheckMessage] = [_error(problem.check_id, problem.message) for problem in problems()]
+    log_file = get_settings().LOG_FILE
+    if log_file:
+        directory = os.path.dirname(os.path.abspath(log_file))
+        if not (os.path.isdir(directory) and os.access(directory, os.W_OK)) or os.path.isdir(log_file):
+            found.append(_error("django_observe.E002", f"OBSERVE['LOG_FILE'] cannot be written: {directory!r} is not a writable directory (or the path is a directory)."))
+    return found
 
 
 def check_unknown_keys(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """W001: a key in OBSERVE that we do not know (usually a typo)."""
     found = []
     for key, closest in unknown_keys():
-        hint = f"Did you mean '{closest}'?" if closest else SETTINGS_DOCS
-        found.append(Warning(f"Unknown OBSERVE key {key!r}; it has no effect.", hint=hint, id="django_observe.W001"))
+        hint = f"Did you mean '{closest}'?" if closest else CHECK_IDS["django_observe.W001"][1]
+        shown = key if len(key) < 60 else key[:57] + "..."
+        found.append(Warning(f"Unknown OBSERVE key {shown!r}; it has no effect.", hint=hint, id="django_observe.W001"))
     return found
 
 
@@ -97,21 +122,14 @@ def check_middleware(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> 
     """W010 missing, W011 placed after middleware that must come after it."""
     ours = _position(MIDDLEWARE_PATH)
     if ours is None:
-        return [
-            Warning(
-                "ObserveMiddleware is not in MIDDLEWARE, so requests get no request id, access log or metrics.",
-                hint=f"Add '{MIDDLEWARE_PATH}' as the first entry of MIDDLEWARE.",
-                id="django_observe.W010",
-            )
-        ]
+        return [_warning("django_observe.W010", "ObserveMiddleware is not in MIDDLEWARE, so requests get no request id, access log or metrics.")]
     earlier = [path for path in _MUST_COME_AFTER if (position := _position(path)) is not None and position < ours]
     if earlier:
         return [
-            Warning(
+            _warning(
+                "django_observe.W011",
                 f"ObserveMiddleware comes after {', '.join(p.rsplit('.', 1)[1] for p in earlier)} in MIDDLEWARE: "
                 "their work is not timed, their log lines have no request id, and they can redirect or refuse health probes.",
-                hint=f"Move '{MIDDLEWARE_PATH}' to the first entry of MIDDLEWARE.",
-                id="django_observe.W011",
             )
         ]
     return []
@@ -145,99 +163,76 @@ if __name__ == "__main__":  # pragma: no cover - the docs generator
 # --- metrics (02x) ------------------------------------------------------------------------------
 
 _DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "dev", "local", "test", "testing"})
+_TOKEN_MIN_LENGTH = 16
+
+
+def _probe_paths(conf: ObserveSettings) -> set[str]:
+    health = conf.HEALTH_PATH.strip("/")
+    return {health, f"{health}/live", f"{health}/ready", f"{health}/detailed"}
 
 
 def check_metrics(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    """E020 bad allowed IP, E021 bad buckets, E022 unusable multiprocess dir, E023 bad namespace, W021 workers without it."""
-    if problems():
-        return []  # E001 says what is wrong first
-    import os
-    import re
+    """E022 unusable multiprocess dir, W021 workers without it, W023 metrics path taken by a probe.
 
-    from .conf import get_settings
-    from .metrics import multiprocess_dir
-    from .metrics.export import parse_network
-    from .metrics.workers import configured_workers
-
+    E020 (allowed IPs), E021 (buckets) and E023 (namespace) are value checks: ``check_settings`` reports them.
+    """
     conf = get_settings()
     found: list[CheckMessage] = []
-    for entry in conf.METRICS_ALLOWED_IPS:
-        if parse_network(entry) is None:
-            found.append(Error(f"OBSERVE['METRICS_ALLOWED_IPS'] has {entry!r}, which is not an IP address or network.", hint="Write addresses or CIDR networks, e.g. ['10.0.0.0/8', '127.0.0.1'].", id="django_observe.E020"))
-    buckets = conf.METRICS_LATENCY_BUCKETS
-    if not (
-        isinstance(buckets, (list, tuple))
-        and buckets
-        and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in buckets)
-        and all(a < b for a, b in zip(buckets, buckets[1:]))
-    ):
-        found.append(Error("OBSERVE['METRICS_LATENCY_BUCKETS'] must be a non-empty list of increasing numbers (seconds).", hint="Use e.g. [0.01, 0.05, 0.1, 0.5, 1, 5].", id="django_observe.E021"))
     path = multiprocess_dir()
     if path and not (os.path.isdir(path) and os.access(path, os.W_OK)):
-        found.append(Error("PROMETHEUS_MULTIPROC_DIR is set but is not a writable directory, so no metric can be recorded.", hint="Create it (empty, owned by the server's user) before the server starts, e.g. mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\".", id="django_observe.E022"))
-    if conf.METRICS_NAMESPACE and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", conf.METRICS_NAMESPACE):
-        found.append(Error(f"OBSERVE['METRICS_NAMESPACE'] = {conf.METRICS_NAMESPACE!r} is not a valid Prometheus name prefix.", hint="Use letters, digits and underscores, starting with a letter, e.g. 'shop'.", id="django_observe.E023"))
+        found.append(_error("django_observe.E022", "PROMETHEUS_MULTIPROC_DIR is set but is not a writable directory, so no metric can be recorded."))
     workers = configured_workers((Path(str(getattr(settings, "BASE_DIR", "."))),))
     if conf.METRICS_ENABLED and not path and workers is not None and workers[0] > 1:
-        found.append(Warning(f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts.", hint="Set PROMETHEUS_MULTIPROC_DIR to an empty directory and add 'from django_observe.gunicorn import *' to gunicorn.conf.py (docs/deployment.md).", id="django_observe.W021"))
+        found.append(_warning("django_observe.W021", f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts."))
+    taken = _probe_paths(conf) & {p.strip("/") for p in (conf.METRICS_PATH, *conf.METRICS_PATH_ALIASES)}
+    if taken:
+        found.append(_warning("django_observe.W023", f"The metrics path {sorted(taken)[0]!r} is also a health probe path; the probe answers there."))
     return found
 
 
-def check_metrics_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    """W020 metrics public outside development, W022 metrics on but unreadable by Prometheus (deploy only)."""
-    if problems():
-        return []
-    from .conf import get_settings
+def _short_tokens(tokens: Sequence[str]) -> int:
+    return sum(1 for token in tokens if len(token.strip()) < _TOKEN_MIN_LENGTH)
 
+
+def check_metrics_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """W020 metrics public outside development, W022 unreadable by Prometheus, W024 empty or short tokens (deploy only)."""
     conf = get_settings()
+    found: list[CheckMessage] = []
+    if _short_tokens(conf.METRICS_TOKENS):
+        found.append(_warning("django_observe.W024", f"{_short_tokens(conf.METRICS_TOKENS)} of OBSERVE['METRICS_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters."))
     if not conf.METRICS_ENABLED or conf.ENVIRONMENT.lower() in _DEVELOPMENT_ENVIRONMENTS:
-        return []
+        return found
     if conf.METRICS_PUBLIC:
-        return [Warning(f"The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment {conf.ENVIRONMENT!r}: anyone can read your traffic, routes and errors.", hint="Remove METRICS_PUBLIC, set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and put the token in Prometheus' scrape config (authorization: credentials).", id="django_observe.W020")]
-    if not [t for t in conf.METRICS_TOKENS if t] and not conf.METRICS_ALLOWED_IPS:
-        return [Warning("Metrics are recorded but Prometheus cannot read them: no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in).", hint="Set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) or OBSERVE['METRICS_ALLOWED_IPS'].", id="django_observe.W022")]
-    return []
+        found.append(_warning("django_observe.W020", f"The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment {conf.ENVIRONMENT!r}: anyone can read your traffic, routes and errors."))
+    elif not [t for t in conf.METRICS_TOKENS if t.strip()] and not conf.METRICS_ALLOWED_IPS:
+        found.append(_warning("django_observe.W022", "Metrics are recorded but Prometheus cannot read them: no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in)."))
+    return found
 
 
 # --- errors / sentry (04x) ------------------------------------------------------------
 
 
 def check_errors(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    """E040 invalid Sentry DSN, E041 unknown ERRORS_DATABASE alias, E042 bad SENTRY_BEFORE_SEND."""
-    if problems():
-        return []
-    from .conf import get_settings
-
+    """E041 unknown ERRORS_DATABASE alias, E042 SENTRY_BEFORE_SEND that cannot be imported (E040, the DSN, is a value check)."""
     conf = get_settings()
     found: list[CheckMessage] = []
-    if conf.SENTRY_DSN:
-        from sentry_sdk.utils import BadDsn, Dsn
-
-        try:
-            Dsn(conf.SENTRY_DSN)
-        except (BadDsn, ValueError):
-            # Never echo the DSN: it carries the project's key.
-            found.append(Error("OBSERVE['SENTRY_DSN'] (or env SENTRY_DSN) is not a valid Sentry DSN.", hint=CHECK_IDS["django_observe.E040"][1], id="django_observe.E040"))
     if conf.ERRORS_ENABLED and conf.ERRORS_DATABASE not in settings.DATABASES:
-        found.append(Error(f"OBSERVE['ERRORS_DATABASE'] = {conf.ERRORS_DATABASE!r} is not in DATABASES.", hint=f"Use one of {', '.join(map(repr, settings.DATABASES))}.", id="django_observe.E041"))
+        shown = conf.ERRORS_DATABASE if len(conf.ERRORS_DATABASE) < 60 else conf.ERRORS_DATABASE[:57] + "..."
+        found.append(_error("django_observe.E041", f"OBSERVE['ERRORS_DATABASE'] = {shown!r} is not in DATABASES ({', '.join(map(repr, settings.DATABASES))})."))
     if conf.SENTRY_BEFORE_SEND:
         try:
             hook = import_string(conf.SENTRY_BEFORE_SEND)
         except ImportError:
             hook = None
         if not callable(hook):
-            found.append(Error(f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported or is not callable.", hint=CHECK_IDS["django_observe.E042"][1], id="django_observe.E042"))
+            found.append(_error("django_observe.E042", f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported or is not callable."))
     return found
 
 
 def check_errors_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """W040 ERRORS_SYNC left on in a deployment."""
-    if problems():
-        return []
-    from .conf import get_settings
-
     if get_settings().ERRORS_SYNC:
-        return [Warning("OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction (slower, and lost when ATOMIC_REQUESTS rolls it back).", hint=CHECK_IDS["django_observe.W040"][1], id="django_observe.W040")]
+        return [_warning("django_observe.W040", "OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction (slower, and lost when ATOMIC_REQUESTS rolls it back).")]
     return []
 
 
@@ -245,20 +240,46 @@ def check_errors_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) 
 
 
 def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    """E030 unloadable host check, E031 duplicate check names, E032 bad critical/timeout, W033 timeout above the deadline."""
-    if problems():
-        return []
-    from .conf import get_settings
-    from .health.checks import _build, config_problems
+    """E030 unloadable host check, E031 duplicate names, E032 bad critical/timeout, W033 timeout above the deadline,
+    W034 a probe path shadowing a URL of the site, W035 an unknown name in HEALTH_DISABLED_CHECKS."""
+    from .health import registry as health_registry  # TODO(lead): top-level once health/registry.py lands
 
-    found: list[CheckMessage] = [
-        Error(message, hint=hint, id=check_id) for check_id, message, hint in config_problems()
-    ]
-    deadline = get_settings().HEALTH_DEADLINE
-    for spec in _build([]):
+    conf = get_settings()
+    found: list[CheckMessage] = [Error(message, hint=hint, id=check_id) for check_id, message, hint in health_registry.config_problems()]
+    deadline = conf.HEALTH_DEADLINE
+    for spec in health_registry.build([]):
         if spec.timeout > deadline:
-            found.append(Warning(
-                f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s).",
-                hint=CHECK_IDS["django_observe.W033"][1], id="django_observe.W033",
-            ))
+            found.append(_warning("django_observe.W033", f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s)."))
+    known = health_registry.known_names()
+    for name in conf.HEALTH_DISABLED_CHECKS:
+        if name not in known:
+            shown = name if len(name) < 60 else name[:57] + "..."
+            found.append(_warning("django_observe.W035", f"OBSERVE['HEALTH_DISABLED_CHECKS'] has {shown!r}, which is not a check; known: {', '.join(sorted(known))}."))
+    for path in sorted(_probe_paths(conf)):
+        shadowed = _site_view(path)
+        if shadowed:
+            found.append(_warning("django_observe.W034", f"The health probe path '/{path}' is also {shadowed} of your site; the probe answers there first."))
     return found
+
+
+def check_health_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """W036 empty or short health tokens (deploy only)."""
+    tokens = get_settings().HEALTH_TOKENS
+    if _short_tokens(tokens):
+        return [_warning("django_observe.W036", f"{_short_tokens(tokens)} of OBSERVE['HEALTH_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters.")]
+    return []
+
+
+def _site_view(path: str) -> str | None:
+    """'the view <name>' when ``/path`` (or ``/path/``) resolves to a view that is not ours, else None."""
+    for candidate in (f"/{path}", f"/{path}/"):
+        try:
+            match = resolve(candidate)
+        except Resolver404:
+            continue
+        except Exception:  # a broken URLconf is Django's own check to report
+            return None
+        module = getattr(match.func, "__module__", "") or ""
+        if not module.startswith("django_observe."):
+            return f"the view {match.view_name or match._func_path}"
+    return None

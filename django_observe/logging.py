@@ -25,7 +25,8 @@ from typing import Any
 import structlog
 
 from . import context
-from .conf import get_settings, on_settings_reset
+from .conf import get_settings, on_change
+from .guard import report
 
 FILTERED = "[Filtered]"
 FORMATTER_PATH = "django_observe.logging.make_formatter"
@@ -271,16 +272,28 @@ class ObserveHandler(logging.Handler):
     def __init__(self, level: int | str = logging.NOTSET, log_file: str | None = None) -> None:
         super().__init__(level)
         path = log_file if log_file is not None else get_settings().LOG_FILE
-        self.inner: logging.Handler = (
-            logging.handlers.WatchedFileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
-        )
+        self.inner: logging.Handler = logging.StreamHandler(sys.stderr)
         self._checked_at = 0.0
+        if path:
+            try:
+                self.inner = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+            except OSError:
+                # A missing directory must not stop the site (gunicorn runs no checks; E002 says it).
+                report("logging", message=f"Cannot open LOG_FILE {path!r}, so log lines go to stderr", level=logging.ERROR)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self._write(self.format(record), record.created)
+        except OSError:
+            self._lost()
         except Exception:
             self.handleError(record)
+
+    @staticmethod
+    def _lost() -> None:
+        # A full or read-only disk: the request goes on; every lost line is counted, the first is logged
+        # (the report itself is written to the same failing file and lost; the count is what remains).
+        report("log_write", message="Could not write a log line to LOG_FILE (disk full or not writable); lines are being lost", level=logging.ERROR)
 
     def _write(self, line: str, created: float) -> None:
         if isinstance(self.inner, logging.handlers.WatchedFileHandler):
@@ -302,7 +315,10 @@ class ObserveHandler(logging.Handler):
         created = time.time()
         line = formatter.render(formatter.complete(fields, name, logging.getLevelName(level), created, exc_info))
         with self.lock:  # type: ignore[union-attr]
-            self._write(line, created)
+            try:
+                self._write(line, created)
+            except OSError:
+                self._lost()
 
     def close(self) -> None:
         self.inner.close()
@@ -395,7 +411,7 @@ def _sole_observe_handler(level: int) -> ObserveHandler | None:
     return None
 
 
-@on_settings_reset
+@on_change()
 def _forget_cached_loggers() -> None:
     access_logger.cache_clear()
     _is_secret_key.cache_clear()

@@ -28,7 +28,8 @@ from django_structlog import signals as structlog_signals
 
 from . import context, metrics
 from .conf import get_settings
-from .health.views import probe_view
+from .guard import Guard
+from .health.routes import probe_view
 from .logging import access_logger, log_access
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 _KNOWN_METHODS = frozenset(metrics.KNOWN_METHODS)
 
 GetResponse = Callable[[HttpRequest], Any]
+
+_GUARD = Guard("middleware", "ObserveMiddleware failed; the request was served without part of its telemetry")
 
 
 @receiver(got_request_exception)
@@ -83,7 +86,6 @@ class ObserveMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
-        self._failures_logged = False
 
     # --- entry points ----------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class ObserveMiddleware:
     # --- the two halves, shared by both modes ----------------------------------------
 
     def _begin(self, request: HttpRequest) -> float:
-        try:
+        with _GUARD:
             conf = get_settings()
             incoming = request.META.get(_meta_key(conf.REQUEST_ID_HEADER))
             if incoming is not None and conf.TRUST_REQUEST_ID and context.valid_request_id(incoming):
@@ -131,12 +133,10 @@ class ObserveMiddleware:
                     logger=access_logger(),
                     log_kwargs={"request": _request_text(request), "user_agent": request.META.get("HTTP_USER_AGENT")},
                 )
-        except Exception:
-            self._internal_failure()
         return time.perf_counter()
 
     def _end(self, request: HttpRequest, response: HttpResponseBase, began: float) -> HttpResponseBase:
-        try:
+        with _GUARD:
             header = get_settings().REQUEST_ID_HEADER
             request_id = getattr(request, "request_id", None) or context.new_request_id()
             response[header] = request_id
@@ -144,8 +144,6 @@ class ObserveMiddleware:
             user_id = context.user_id_from_request(request)
             if user_id is not None:
                 context.bind_user_id(user_id)
-        except Exception:
-            self._internal_failure()
         if response.streaming:
             self._finish_after_stream(request, response, began)
         else:
@@ -157,7 +155,7 @@ class ObserveMiddleware:
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, began: float) -> None:
         """Record the finished request once: metrics and the access line."""
-        try:
+        with _GUARD:
             duration = time.perf_counter() - began
             conf = get_settings()
             method = method_label(request.method)
@@ -168,8 +166,6 @@ class ObserveMiddleware:
                 metrics.request_finished(method, endpoint, response.status_code, duration, slow, exception)
             if conf.ACCESS_LOG:
                 _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP)
-        except Exception:
-            self._internal_failure()
 
     def _finish_after_stream(self, request: HttpRequest, response: Any, began: float) -> None:
         """Streaming: the access line and the duration wait until the last chunk was sent."""
@@ -210,15 +206,6 @@ class ObserveMiddleware:
         if view is not None:
             request.__dict__["_observe_endpoint"] = request.path_info.lstrip("/")
         return view
-
-    def _internal_failure(self) -> None:
-        try:
-            metrics.internal_error("middleware")
-        except Exception:  # counting must not be the thing that breaks the request
-            pass
-        if not self._failures_logged:
-            self._failures_logged = True
-            logger.warning("ObserveMiddleware failed; the request was served without part of its telemetry.", exc_info=True)
 
 
 def _meta_key(header: str) -> str:

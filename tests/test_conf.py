@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.core.checks import Error, Warning
-from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_observe import checks
@@ -63,7 +62,7 @@ def test_accessor_resets_when_observe_changes() -> None:
     [
         (
             {"SLOW_REQUEST_THRESHOLD": "fast"},
-            "OBSERVE['SLOW_REQUEST_THRESHOLD'] must be a number of seconds of at least 0, got str. "
+            "OBSERVE['SLOW_REQUEST_THRESHOLD'] must be a number of seconds between 0 and 86400, got str. "
             "Use e.g. OBSERVE = {'SLOW_REQUEST_THRESHOLD': 1.0}.",
         ),
         (
@@ -95,11 +94,17 @@ def test_accessor_resets_when_observe_changes() -> None:
 )
 def test_bad_value_fails_check_with_id_and_hint(observe: dict, message: str) -> None:  # type: ignore[type-arg]
     with override_settings(OBSERVE=observe):
-        assert checks.check_settings(None) == [
-            Error(message, hint="See docs/settings.md for every key and its default.", id="django_observe.E001")
-        ]
-        with pytest.raises(ImproperlyConfigured, match="must be"):
-            get_settings()
+        assert checks.check_settings(None) == [Error(message, hint=checks.CHECK_IDS["django_observe.E001"][1], id="django_observe.E001")]
+        # Servers run no checks: at run time the wrong key takes its default instead of stopping the site.
+        [key] = observe
+        assert getattr(get_settings(), key) == _typed_default(key)
+
+
+def _typed_default(key: str) -> object:
+    default = DEFAULTS[key].default
+    if key == "REDACT_KEYS":
+        return tuple(default)
+    return tuple(default) if isinstance(default, list) else default
 
 
 def test_bad_env_var_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +120,7 @@ def test_observe_not_a_dict_is_an_error() -> None:
         assert checks.check_settings(None) == [
             Error(
                 "settings.OBSERVE must be a dict, got list. Use e.g. OBSERVE = {}.",
-                hint="See docs/settings.md for every key and its default.",
+                hint=checks.CHECK_IDS["django_observe.E001"][1],
                 id="django_observe.E001",
             )
         ]
@@ -142,3 +147,49 @@ def test_settings_reference_is_current() -> None:
     assert (DOCS / "settings.md").read_text() == render_reference(), (
         "docs/settings.md is stale: run `python -m django_observe.conf > docs/settings.md`"
     )
+
+
+def test_typed_settings_have_one_field_per_option() -> None:
+    import dataclasses
+
+    from django_observe.conf import ObserveSettings
+
+    assert [field.name for field in dataclasses.fields(ObserveSettings)] == list(DEFAULTS)
+    conf = get_settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        conf.LOG_FORMAT = "console"  # type: ignore[misc]
+    assert isinstance(conf.SLOW_REQUEST_THRESHOLD, float) and isinstance(conf.METRICS_LATENCY_BUCKETS, tuple)
+
+
+def test_an_invalid_key_takes_its_default_and_is_logged_once_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    from prometheus_client import REGISTRY
+
+    from django_observe.conf import report_invalid
+    from django_observe.metrics import get_metrics
+
+    get_metrics()
+    before = REGISTRY.get_sample_value("observe_internal_errors_total", {"component": "settings"}) or 0.0
+    with override_settings(OBSERVE={"LOG_LEVEL": "VERBOSE", "METRICS_LATENCY_BUCKETS": [1, 0.5], "HEALTH_DEADLINE": 0}):
+        conf = get_settings()
+        assert (conf.LOG_LEVEL, conf.HEALTH_DEADLINE) == ("INFO", 5.0)
+        assert conf.METRICS_LATENCY_BUCKETS == tuple(DEFAULTS["METRICS_LATENCY_BUCKETS"].default)
+        report_invalid()
+        report_invalid()  # once per key and process
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "Invalid setting" in r.getMessage()]
+    assert sorted(r.getMessage().split()[2] for r in errors) == ["HEALTH_DEADLINE,", "LOG_LEVEL,", "METRICS_LATENCY_BUCKETS,"]
+    assert REGISTRY.get_sample_value("observe_internal_errors_total", {"component": "settings"}) == before + 3
+
+
+def test_on_change_runs_for_the_settings_it_names_only() -> None:
+    from django_observe.conf import on_change
+
+    calls: list[str] = []
+    on_change("CACHES", "CELERY_*")(lambda: calls.append("deps"))
+    on_change()(lambda: calls.append("observe"))
+    with override_settings(CELERY_BROKER_URL="memory://"):
+        pass
+    with override_settings(OBSERVE={"LOG_FORMAT": "console"}):
+        assert get_settings().LOG_FORMAT == "console"  # the accessor is reset before any callback
+    with override_settings(TIME_ZONE="UTC"):
+        pass
+    assert calls == ["deps", "deps", "observe", "observe"]  # enter and exit of each override

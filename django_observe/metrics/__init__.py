@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from .api import counter, gauge, histogram
+from ..guard import report
 from .core import get_metrics, internal_error, multiprocess_dir, request_finished, request_started
 from .definitions import KNOWN_METHODS, OTHER_METHOD, SPECS, UNRESOLVED_ENDPOINT
 
@@ -58,5 +59,4 @@ def setup() -> None:
 
         workers.warn_if_unshared()
     except Exception:
-        internal_error("metrics_setup")
-        logger.warning("Prometheus metrics could not be set up; requests are served without them.", exc_info=True)
+        report("metrics_setup", message="Prometheus metrics could not be set up; requests are served without them")

@@ -18,6 +18,8 @@ from typing import Any
 
 from django.core.cache import BaseCache, caches
 
+from ..conf import get_settings, on_change
+from ..guard import report
 from . import core
 
 logger = logging.getLogger(__name__)
@@ -26,15 +28,15 @@ _MISSING = object()
 _enabled = [True]
 
 
-@core.on_build
-def _update_enabled(metrics: core.Metrics) -> None:
-    conf = core.get_settings()
+@on_change()
+def _update_enabled() -> None:
+    conf = get_settings()
     _enabled[0] = conf.METRICS_ENABLED and conf.METRICS_CACHE
 
 
 def _count(alias: str, operation: str, result: str, amount: int = 1) -> None:
     try:
-        metrics = core._state.current or core._build()
+        metrics = core.current()
         key = (alias, operation, result)
         child = metrics.cache_children.get(key)
         if child is None:
@@ -42,7 +44,7 @@ def _count(alias: str, operation: str, result: str, amount: int = 1) -> None:
         if amount:
             child.inc(amount)
     except Exception:  # counting never changes what the cache call returns or raises
-        core.internal_error("cache_metrics")
+        report("cache_metrics", message="Cache metrics are unavailable")
 
 
 def instrument(cache: BaseCache, alias: str) -> BaseCache:
@@ -123,6 +125,7 @@ def _get_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, 
 
 def install() -> None:
     """Instrument every cache object created from now on, and those this thread already has."""
+    _update_enabled()
     if getattr(caches, "_observe_installed", False):
         return
     original = caches.create_connection
@@ -132,8 +135,7 @@ def install() -> None:
         try:
             instrument(cache, alias)
         except Exception:
-            core.internal_error("cache_metrics")
-            logger.warning("Could not instrument cache %r.", alias, exc_info=True)
+            report("cache_metrics", message=f"Could not instrument cache {alias!r}")
         return cache
 
     caches.create_connection = create_connection  # type: ignore[method-assign]

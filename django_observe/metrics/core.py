@@ -16,7 +16,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 
-from ..conf import get_settings, on_settings_reset
+from .. import guard
+from ..conf import get_settings, on_change
 from .definitions import SPECS, Spec
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,14 @@ def multiprocess_dir() -> str | None:
 class Metrics:
     """The metric objects of one configuration (namespace, buckets, build labels)."""
 
-    def __init__(self, key: tuple[Any, ...], namespace: str, buckets: tuple[float, ...], build_labels: tuple[str, str, str]) -> None:
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        namespace: str,
+        buckets: tuple[float, ...],
+        build_labels: tuple[str, str, str],
+        bucket_sets: dict[str, tuple[float, ...]] | None = None,
+    ) -> None:
         self.key = key
         self.namespace = namespace
         self.by_name: dict[str, MetricObject] = {}
@@ -43,7 +51,9 @@ class Metrics:
         try:
             for spec in SPECS:
                 if not spec.computed:
-                    self.by_name[spec.name] = _create(spec, namespace, buckets)
+                    # A histogram with its own bucket setting (Spec.buckets_setting), else the latency buckets.
+                    own = (bucket_sets or {}).get(spec.buckets_setting) if spec.buckets_setting else None
+                    self.by_name[spec.name] = _create(spec, namespace, own or buckets)
         except Exception:
             # e.g. a name already taken in the registry: leave nothing half-registered behind,
             # or every later attempt would fail on our own leftovers.
@@ -111,12 +121,15 @@ class _State:
 
 _state = _State()
 _lock = threading.Lock()
-_after_build: list[Callable[[Metrics], None]] = []
 
 
 def get_metrics() -> Metrics:
     """The metric objects for the current settings, created on first use."""
     return _state.current or _build()
+
+
+#: The accessor for per-call paths (database queries, cache calls): same as ``get_metrics``.
+current = get_metrics
 
 
 def _build() -> Metrics:
@@ -126,32 +139,30 @@ def _build() -> Metrics:
         conf = get_settings()
         buckets = tuple(float(bound) for bound in conf.METRICS_LATENCY_BUCKETS)
         build_labels = (conf.SERVICE_NAME, conf.VERSION, conf.ENVIRONMENT)
-        key = (conf.METRICS_NAMESPACE, buckets)
+        bucket_sets = {
+            spec.buckets_setting: tuple(float(bound) for bound in getattr(conf, spec.buckets_setting, None) or buckets)
+            for spec in SPECS
+            if spec.buckets_setting
+        }
+        key = (conf.METRICS_NAMESPACE, buckets, tuple(sorted(bucket_sets.items())))
         built = _state.built
         if built is None or built.key != key:
             # Only a changed namespace or bucket list re-creates the metrics (tests override
             # OBSERVE all the time; counters must not restart on every override).
             if built is not None:
                 built.unregister()
-            built = Metrics(key, conf.METRICS_NAMESPACE, buckets, build_labels)
+                _state.built = None  # if the new set cannot be created, the next call tries again
+            built = Metrics(key, conf.METRICS_NAMESPACE, buckets, build_labels, bucket_sets)
             _state.built = built
         elif built.build_labels != build_labels:
             built.set_build_info(build_labels)
         _state.current = built
-    for callback in _after_build:
-        callback(built)
     return built
 
 
-@on_settings_reset
+@on_change()
 def _settings_changed() -> None:
     _state.current = None
-
-
-def on_build(callback: Callable[[Metrics], None]) -> Callable[[Metrics], None]:
-    """Run ``callback(metrics)`` each time the metric objects are (re)selected for new settings."""
-    _after_build.append(callback)
-    return callback
 
 
 # --- the per-request functions ObserveMiddleware calls (signatures are its contract) --------------
@@ -183,15 +194,13 @@ def request_finished(
         metrics.exceptions.labels(type(exception).__name__, endpoint).inc()
 
 
-_internal_logged: set[str] = set()
+def internal_error(component: str, count: int = 1) -> None:
+    """Count ``count`` failures of ours that were swallowed to keep the host's work alive.
+
+    Raises when the metrics themselves are broken; callers go through ``django_observe.guard``,
+    which swallows that and logs once.
+    """
+    (_state.current or _build()).internal.labels(component).inc(count)
 
 
-def internal_error(component: str) -> None:
-    """Count a failure of ours that was swallowed to keep the request alive. Never raises."""
-    try:
-        (_state.current or _build()).internal.labels(component).inc()
-    except Exception:
-        # Metrics themselves are broken (e.g. a bad OBSERVE value): say so once, keep serving.
-        if component not in _internal_logged:
-            _internal_logged.add(component)
-            logger.warning("Could not count an internal error of %s: metrics are unavailable.", component, exc_info=True)
+guard.counter = internal_error

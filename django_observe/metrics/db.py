@@ -20,6 +20,8 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
+from ..conf import get_settings, on_change
+from ..guard import report
 from . import core
 
 logger = logging.getLogger(__name__)
@@ -32,9 +34,9 @@ _BUSY = "_observe_busy"
 def execute_wrapper(execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
     """Count and time one query (``executemany`` counts once); count it as an error when it raises."""
     try:
-        metrics = core._state.current or core._build()
+        metrics = core.current()
     except Exception:  # our metrics are broken: the query must still run
-        core.internal_error("database_metrics")
+        report("database_metrics", message="Database metrics are unavailable")
         return execute(sql, params, many, context)
     if not _enabled[0]:
         return execute(sql, params, many, context)
@@ -67,9 +69,9 @@ _enabled = [True]
 _activity = [True]
 
 
-@core.on_build
-def _update_enabled(metrics: core.Metrics) -> None:
-    conf = core.get_settings()
+@on_change()
+def _update_enabled() -> None:
+    conf = get_settings()
     _enabled[0] = conf.METRICS_ENABLED and conf.METRICS_DATABASE
 
 
@@ -90,12 +92,12 @@ def _on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwarg
     try:
         instrument(connection)
     except Exception:
-        core.internal_error("database_metrics")
-        logger.warning("Could not instrument database connection %r.", getattr(connection, "alias", "?"), exc_info=True)
+        report("database_metrics", message=f"Could not instrument database connection {getattr(connection, 'alias', '?')!r}")
 
 
 def install() -> None:
     """Instrument every connection opened from now on, and those this thread already opened."""
+    _update_enabled()
     connection_created.connect(_on_connection_created, dispatch_uid="django_observe.metrics.db")
     for connection in connections.all(initialized_only=True):
         instrument(connection)
@@ -156,7 +158,7 @@ def _on_request_finished(sender: Any, **kwargs: Any) -> None:
     try:
         refresh_connection_gauges()
     except Exception:
-        core.internal_error("database_metrics")
+        report("database_metrics", message="Could not refresh the database connection gauges")
 
 
 def install_request_refresh() -> None:

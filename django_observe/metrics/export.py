@@ -21,7 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
-from ..conf import get_settings, on_settings_reset
+from ..conf import get_settings, on_change
+from ..guard import report
 from . import collectors, core, db, workers
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def parse_network(entry: str) -> Network | None:
         return None
 
 
-@on_settings_reset
+@on_change()
 def _settings_changed() -> None:
     _tokens.cache_clear()
     _networks.cache_clear()
@@ -133,8 +134,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         )
     except Exception:
         # Prometheus records the failed scrape (up == 0); the details go to our log, not to the client.
-        core.internal_error("metrics_export")
-        logger.exception("Could not render the metrics.")
+        report("metrics_export", message="Could not render the metrics", level=logging.ERROR)
         return HttpResponse("Metrics are unavailable; see the server log.\n", status=500, content_type="text/plain")
     response = HttpResponse(body, content_type=content_type)
     if gzipped:

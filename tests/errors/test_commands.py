@@ -74,14 +74,14 @@ def test_observe_test_error_stores_the_test_error() -> None:
 def test_system_checks_for_errors(settings: Any) -> None:
     from django.core.checks import Error
 
-    from django_observe.checks import check_errors, check_errors_deploy
+    from django_observe.checks import CHECK_IDS, check_errors, check_errors_deploy, check_settings
 
     settings.OBSERVE = {**settings.OBSERVE, "SENTRY_DSN": "not a dsn", "ERRORS_DATABASE": "nope", "SENTRY_BEFORE_SEND": "no.such.hook"}
-    found = check_errors(None)
+    found = check_settings(None) + check_errors(None)
     assert [message.id for message in found] == ["django_observe.E040", "django_observe.E041", "django_observe.E042"]
     assert "not a dsn" not in found[0].msg  # a DSN carries a key: never echoed
     assert found[1] == Error(
-        "OBSERVE['ERRORS_DATABASE'] = 'nope' is not in DATABASES.", hint="Use one of 'default'.", id="django_observe.E041"
+        "OBSERVE['ERRORS_DATABASE'] = 'nope' is not in DATABASES ('default').", hint=CHECK_IDS["django_observe.E041"][1], id="django_observe.E041"
     )
     settings.OBSERVE = {**settings.OBSERVE, "SENTRY_DSN": "https://key@o1.ingest.sentry.io/2", "ERRORS_DATABASE": "default", "SENTRY_BEFORE_SEND": "", "ERRORS_SYNC": True}
     assert check_errors(None) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.checks import Error, Warning
 
-from django_observe.checks import check_metrics, check_metrics_deploy
+from django_observe.checks import CHECK_IDS, check_metrics, check_metrics_deploy, check_settings
 from django_observe.metrics.workers import configured_workers
 
 from .conftest import observe
@@ -66,17 +66,32 @@ def test_worker_count_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 
 def test_bad_values_are_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Value checks come with the settings (check_settings), under the key's own id.
     with observe(METRICS_ALLOWED_IPS=["10.0.0.0/8", "intranet"]):
-        assert check_metrics(None) == [
+        assert check_settings(None) == [
             Error(
-                "OBSERVE['METRICS_ALLOWED_IPS'] has 'intranet', which is not an IP address or network.",
-                hint="Write addresses or CIDR networks, e.g. ['10.0.0.0/8', '127.0.0.1'].",
+                "OBSERVE['METRICS_ALLOWED_IPS'] has 'intranet', which is not an IP address or network. "
+                "Write addresses or CIDR networks, e.g. ['10.0.0.0/8', '127.0.0.1'].",
+                hint=CHECK_IDS["django_observe.E020"][1],
                 id="django_observe.E020",
             )
         ]
     with observe(METRICS_LATENCY_BUCKETS=[1.0, 0.5]):
-        assert [m.id for m in check_metrics(None)] == ["django_observe.E021"]
+        assert [m.id for m in check_settings(None)] == ["django_observe.E021"]
     with observe(METRICS_NAMESPACE="my-shop"):
-        assert [m.id for m in check_metrics(None)] == ["django_observe.E023"]
+        assert [m.id for m in check_settings(None)] == ["django_observe.E023"]
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
     assert [m.id for m in check_metrics(None)] == ["django_observe.E022"]
+
+
+def test_metrics_path_taken_by_a_probe_warns() -> None:
+    with observe(METRICS_PATH="health/live"):
+        assert [m.id for m in check_metrics(None)] == ["django_observe.W023"]
+
+
+def test_empty_or_short_tokens_warn_on_deploy() -> None:
+    with observe(METRICS_TOKENS=[""], ENVIRONMENT="production"):
+        ids = [m.id for m in check_metrics_deploy(None)]
+    assert "django_observe.W024" in ids and "django_observe.W022" in ids  # an empty token opens nothing
+    with observe(METRICS_TOKENS=["x" * 32]):
+        assert check_metrics_deploy(None) == []

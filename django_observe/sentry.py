@@ -1,75 +1,39 @@
-"""sentry-sdk, configured from OBSERVE, and the ``before_send`` hook that feeds the local error store.
+"""sentry-sdk, configured from OBSERVE: ``sentry_sdk.init``, its integrations, and adopting a client someone else made.
 
-``ObserveConfig.ready()`` calls ``init_sentry()``. Every captured error -- with or
-without a DSN -- goes through the SDK's own pipeline (event building, its
-``EventScrubber``, serialization), then our ``before_send``: a second scrubbing pass
-(query strings, form and JSON bodies, headers, ``REDACT_KEYS``), the ``request_id``
-tag, your own ``before_send`` (chained, not replaced), then the local store. The
-returned event goes on to Sentry when a DSN is set.
+``ObserveConfig.ready()`` calls ``init_sentry()``; it chooses the SDK client our events go
+through and hands it to ``errors.capture``, which owns the ``before_send`` hook feeding the
+local store and the lean capture path (``capture_exception``, ``capture_message``, the
+root-logger handler, the ``got_request_exception`` receiver; re-exported here).
 
 Cost: sentry-sdk's DjangoIntegration forks a scope, wraps WSGI, resolves the URL again
 and records a log breadcrumb on EVERY request, about 0.7 ms even with no DSN. We pay it
 only where it buys something (tracing/profiling: ``SENTRY_INTEGRATIONS="auto"``).
-Otherwise ("lean") the SDK runs without those integrations and we feed it ourselves:
-a ``got_request_exception`` receiver for unhandled request exceptions and a logging
-handler on the root logger for ERROR records. A request that does not fail pays nothing.
-
-One failure is one event: Django's "Internal Server Error" line (``django.request``) and
-our own ``request_failed`` access line (``django_observe.*``) are never captured, and an
-exception object already captured is not captured again (``logger.exception`` in a view
-that then re-raises).
+Otherwise ("lean") the SDK runs without those integrations and ``errors.capture`` feeds it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import random
-import sys
 import warnings
-from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import sentry_sdk
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import got_request_exception
-from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from sentry_sdk.integrations.logging import ignore_logger
-from sentry_sdk.utils import event_from_exception
 
-from . import context, metrics
 from .conf import get_settings
-from .errors import events, scrub, store
+from .errors import capture
+from .errors.capture import SKIPPED_LOGGERS, ErrorLogHandler, capture_exception, capture_message, installed
 
-logger = logging.getLogger(__name__)
-
-Event = dict[str, Any]
-Hint = dict[str, Any]
-BeforeSend = Callable[[Event, Hint], "Event | None"]
-
-# Loggers whose ERROR records are never captured: ours (the access line repeats the
-# request's exception; a storage failure must not feed itself back), Django's request
-# and server lines (the exception arrives through got_request_exception), and the SDK's.
-SKIPPED_LOGGERS = ("django_observe", "django.request", "django.server", "sentry_sdk")
-_SKIPPED_DOTTED = tuple(name + "." for name in SKIPPED_LOGGERS)
-_CAPTURED_ATTR = "__django_observe_captured__"
+__all__ = ["SKIPPED_LOGGERS", "ErrorLogHandler", "capture_exception", "capture_message", "init_sentry", "installed"]
 
 
-@dataclasses.dataclass
-class _State:
-    client: Any = None  # the SDK client our events go through (the global one, or a private local-only one)
-    ours: bool = False  # _state.client is the global client and init_sentry() created it
+class _Init:
     created: Any = None  # the last global client init_sentry() created
-    capture_requests: bool = False  # our got_request_exception receiver builds events
-    capture_logs: bool = False  # our root-logger handler builds events
-    user_before_send: BeforeSend | None = None
-    handler: logging.Handler | None = None
-    failure_logged: bool = False
 
 
-_state = _State()
+_init = _Init()
 
 
 # --- init --------------------------------------------------------------------------
@@ -144,16 +108,13 @@ def init_sentry(**options: Any) -> None:
     user_hook = options.pop("before_send", None)
     if user_hook is None and conf.SENTRY_BEFORE_SEND:
         user_hook = import_string(conf.SENTRY_BEFORE_SEND)
-    _state.user_before_send = user_hook
     current = sentry_sdk.get_client()
-    foreign = current.is_active() and current is not _state.created
+    foreign = current.is_active() and current is not _init.created
     if not conf.SENTRY_ENABLED or (foreign and not options):
         if foreign:
-            _adopt(current)
+            _adopt(current, user_hook)
         else:
-            _state.client = _private_client(conf)
-            _state.ours = False
-            _configure_capture(requests=True, logs=True)
+            capture.install(_private_client(conf), ours=False, user_before_send=user_hook, requests=True, logs=True)
         return
     traces = float(options.get("traces_sample_rate", conf.SENTRY_TRACES_SAMPLE_RATE))
     profiles = float(options.get("profiles_sample_rate", conf.SENTRY_PROFILES_SAMPLE_RATE))
@@ -166,7 +127,7 @@ def init_sentry(**options: Any) -> None:
         # None, not 0.0: any number switches the SDK's tracing machinery on, even at 0.
         "traces_sample_rate": traces or None,
         "profiles_sample_rate": profiles or None,
-        "before_send": _before_send,
+        "before_send": capture.before_send,
         "auto_enabling_integrations": full,
         "default_integrations": full,
         "integrations": _full_integrations() if full else _lean_integrations(dsn is not None),
@@ -180,13 +141,12 @@ def init_sentry(**options: Any) -> None:
         if conf.SENTRY_SEND_DEFAULT_PII:
             kwargs.setdefault("send_default_pii", True)
         sentry_sdk.init(**kwargs)
-    client = sentry_sdk.get_client()
-    _state.client = _state.created = client
-    _state.ours = True
-    for name in SKIPPED_LOGGERS:
-        ignore_logger(name)
-        ignore_logger(name + ".*")
-    _configure_capture(
+    client = _init.created = sentry_sdk.get_client()
+    _ignore_our_loggers()
+    capture.install(
+        client,
+        ours=True,
+        user_before_send=user_hook,
         requests=client.get_integration("django") is None,
         logs=client.get_integration("logging") is None,
     )
@@ -201,283 +161,30 @@ def _private_client(conf: Any) -> Any:
         default_integrations=False,
         auto_enabling_integrations=False,
         integrations=[],
-        before_send=_before_send,
+        before_send=capture.before_send,
         max_request_body_size="medium",
     )
 
 
-def _adopt(client: Any) -> None:
+def _adopt(client: Any, user_hook: capture.BeforeSend | None) -> None:
     """Someone else initialised sentry-sdk: chain our hook into theirs and capture what they do not."""
     existing = client.options.get("before_send")
-    if existing is not _before_send:
-        if _state.user_before_send is None:
-            _state.user_before_send = existing
-        client.options["before_send"] = _before_send
-    _state.client = client
-    _state.ours = False
+    if existing is not capture.before_send:
+        if user_hook is None:
+            user_hook = existing
+        client.options["before_send"] = capture.before_send
+    _ignore_our_loggers()
+    capture.install(
+        client,
+        ours=False,
+        user_before_send=user_hook,
+        requests=client.get_integration("django") is None,
+        logs=client.get_integration("logging") is None,
+    )
+
+
+def _ignore_our_loggers() -> None:
+    """sentry-sdk's LoggingIntegration must not capture what ``errors.capture`` never captures either."""
     for name in SKIPPED_LOGGERS:
         ignore_logger(name)
         ignore_logger(name + ".*")
-    _configure_capture(requests=client.get_integration("django") is None, logs=client.get_integration("logging") is None)
-
-
-def _configure_capture(requests: bool, logs: bool) -> None:
-    _state.capture_requests = requests
-    _state.capture_logs = logs
-    got_request_exception.connect(_on_request_exception, dispatch_uid="django_observe.sentry")
-    root = logging.getLogger()
-    if logs and _state.handler is None:
-        _state.handler = ErrorLogHandler()
-        root.addHandler(_state.handler)
-    elif not logs and _state.handler is not None:
-        root.removeHandler(_state.handler)
-        _state.handler = None
-    elif logs and _state.handler not in root.handlers:
-        root.addHandler(_state.handler)  # type: ignore[arg-type]
-
-
-def installed() -> bool:
-    """True once init_sentry() ran (events are captured)."""
-    return _state.client is not None
-
-
-# --- before_send: runs in the capturing thread, after the SDK's scrubber -------------
-
-
-def _before_send(event: Event, hint: Hint) -> Event | None:
-    """Scrub again, tag with the request id, run the user's hook, then feed the local store."""
-    try:
-        conf = get_settings()
-        scrub.scrub_event(event, conf.REDACT_KEYS)
-        request_id = context.get_request_id()
-        if request_id:
-            tags = event.get("tags")
-            if not isinstance(tags, dict):
-                tags = event["tags"] = {}
-            tags.setdefault("request_id", request_id)
-        if context.task_id_var.get():
-            event.setdefault("tags", {}).setdefault("celery_task_id", context.task_id_var.get())
-    except Exception:
-        # Never send an event we could not scrub.
-        _internal_failure()
-        return None
-    user_hook = _state.user_before_send
-    if user_hook is not None:
-        event = user_hook(event, hint)  # type: ignore[assignment]
-        if event is None:
-            return None
-    store.submit(event, request_id=request_id, user_id=context.get_user_id(), shortcut=hint.get("observe_shortcut"))
-    return event
-
-
-def _internal_failure() -> None:
-    metrics.internal_error("sentry")
-    if not _state.failure_logged:
-        _state.failure_logged = True
-        logger.warning("Could not prepare a captured error; it was dropped.", exc_info=True)
-
-
-# --- capture: our own entry points (lean mode, and the public helpers) ---------------
-
-
-def _already_captured(error: BaseException) -> bool:
-    if getattr(error, _CAPTURED_ATTR, False):
-        return True
-    try:
-        setattr(error, _CAPTURED_ATTR, True)
-    except Exception:  # an exception type with __slots__: accept a possible duplicate
-        pass
-    return False
-
-
-def _options_for(client: Any) -> dict[str, Any]:
-    # The SDK re-reads each frame's source file through its module loader on every event
-    # (no cache); we add the same context from linecache instead (see events.add_source_context).
-    return {**client.options, "include_source_context": False}
-
-
-def _exception_key(error: BaseException) -> tuple[Any, ...]:
-    """Type and raise path (file, line) of an exception: finer than its group, cheap to compute."""
-    positions = []
-    tb = error.__traceback__
-    while tb is not None and len(positions) < 64:
-        positions.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
-        tb = tb.tb_next
-    return (type(error), tuple(positions))
-
-
-def _count_known(shortcut: Any) -> bool:
-    """Storm fast path: count a failure seen before without building its event (local-only clients)."""
-    client = _state.client
-    if client is None or getattr(client, "transport", None) is not None or _state.user_before_send is not None:
-        return False  # events also go to Sentry, or a user hook must see each one
-    return store.store.count_known(shortcut)
-
-
-def _exc_info(error: BaseException) -> tuple[type[BaseException], BaseException, TracebackType | None]:
-    return type(error), error, error.__traceback__
-
-
-def _capture(event: Event, hint: Hint, tags: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> str | None:
-    if tags:
-        event.setdefault("tags", {}).update({key: str(value) for key, value in tags.items()})
-    if extra:
-        event.setdefault("extra", {}).update(extra)
-    client = _state.client
-    if client is None:
-        return None
-    # The SDK returns None when there is no transport (no DSN); the id is ours to report.
-    # Not uuid4: an event id needs no cryptographic randomness, and os.urandom is a syscall.
-    event_id = event.setdefault("event_id", "%032x" % random.getrandbits(128))
-    if _state.ours or client is sentry_sdk.get_client():
-        sentry_sdk.capture_event(event, hint=hint)
-    else:
-        client.capture_event(event, hint=hint)
-    return str(event_id)
-
-
-def capture_exception(
-    error: BaseException | None = None,
-    request: HttpRequest | None = None,
-    tags: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
-    handled: bool = True,
-) -> str | None:
-    """Capture ``error`` (default: the one being handled) with the request id and your context.
-
-    Goes to Sentry (when a DSN is set) and to the local store. Returns the event id, or
-    None when nothing was captured (no exception, already captured, dropped). Never raises.
-    """
-    try:
-        if error is None:
-            error = sys.exc_info()[1]
-        if error is None or _already_captured(error):
-            return None
-        client = _state.client
-        if client is None:
-            return None
-        shortcut = ("exception", handled, _exception_key(error)) if not tags and not extra else None
-        if shortcut is not None and _count_known(shortcut):
-            return None
-        event, hint = event_from_exception(_exc_info(error), client_options=_options_for(client), mechanism={"type": "django_observe", "handled": handled})
-        hint["observe_shortcut"] = shortcut
-        events.trim_library_frames(event)
-        events.add_source_context(event)
-        if request is None:
-            request = context.request_var.get()
-        if request is not None:
-            _add_request(event, request)
-        return _capture(event, hint, tags, extra)
-    except Exception:
-        _internal_failure()
-        return None
-
-
-def capture_message(
-    message: str,
-    level: str = "error",
-    request: HttpRequest | None = None,
-    tags: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> str | None:
-    """Capture a message (no exception) with the request id and your context; returns the event id."""
-    try:
-        event: Event = {"level": level, "message": message, "logentry": {"message": message, "formatted": message}}
-        if request is not None:
-            _add_request(event, request)
-        return _capture(event, {}, tags, extra)
-    except Exception:
-        _internal_failure()
-        return None
-
-
-def _on_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
-    """Unhandled exception in a view or middleware (Django is about to render its 500)."""
-    if not _state.capture_requests:
-        return
-    error = sys.exc_info()[1]
-    if error is None:
-        return
-    capture_exception(error, request=request, handled=False)
-
-
-def _add_request(event: Event, request: HttpRequest) -> None:
-    try:
-        events.add_request(event, request, bool(get_settings().SENTRY_SEND_DEFAULT_PII))
-    except Exception:  # a half-built request section is not worth losing the event for
-        _internal_failure()
-
-
-class ErrorLogHandler(logging.Handler):
-    """Root-logger handler that turns ERROR (and above) records into events (lean mode).
-
-    Its level filters everything below ERROR before ``emit`` runs, so INFO/WARNING lines
-    (the access line of every request) cost one integer comparison.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            name = record.name
-            if name in SKIPPED_LOGGERS or name.startswith(_SKIPPED_DOTTED) or not _state.capture_logs:
-                return
-            client = _state.client
-            if client is None:
-                return
-            exc_info, message, formatted, extra = _record_parts(record)
-            error = exc_info[1] if exc_info else None
-            if error is not None and _already_captured(error):
-                return
-            shortcut = ("log", name, record.levelno, message, _exception_key(error) if error is not None else None)
-            if _count_known(shortcut):
-                return
-            if error is not None:
-                event, hint = event_from_exception(exc_info, client_options=_options_for(client), mechanism={"type": "logging", "handled": True})  # type: ignore[arg-type]
-                events.trim_library_frames(event)
-                events.add_source_context(event)
-            else:
-                event, hint = {}, {}
-            hint["log_record"] = record
-            hint["observe_shortcut"] = shortcut
-            event["level"] = "fatal" if record.levelno >= logging.CRITICAL else "error"
-            event["logger"] = name
-            event["logentry"] = {"message": message, "formatted": formatted, "params": [] if extra is not None else _params(record.args)}
-            if extra:
-                event["extra"] = extra
-            request = context.request_var.get()
-            if request is not None:
-                _add_request(event, request)
-            _capture(event, hint)
-        except Exception:
-            _internal_failure()
-
-
-_STRUCTLOG_META = frozenset({"event", "exc_info", "exception", "stack_info", "level", "logger", "timestamp", "_record", "_from_structlog"})
-
-
-def _record_parts(record: logging.LogRecord) -> tuple[Any, str, str, dict[str, Any] | None]:
-    """(exc_info, template, formatted message, structured fields) of a stdlib or structlog record."""
-    msg = record.msg
-    if isinstance(msg, dict):  # structlog through ProcessorFormatter.wrap_for_formatter: the event dict
-        message = str(msg.get("event", ""))
-        exc: Any = msg.get("exc_info") or record.exc_info
-        if exc is True:
-            exc = sys.exc_info()
-        elif isinstance(exc, BaseException):
-            exc = (type(exc), exc, exc.__traceback__)
-        if not (isinstance(exc, tuple) and len(exc) == 3 and exc[1] is not None):
-            exc = None
-        fields = {key: value for key, value in msg.items() if key not in _STRUCTLOG_META}
-        return exc, message, message, fields
-    exc_info = record.exc_info if record.exc_info and record.exc_info[1] is not None else None
-    return exc_info, msg if isinstance(msg, str) else str(msg), record.getMessage(), None
-
-
-def _params(args: Any) -> list[Any]:
-    if not args:
-        return []
-    if isinstance(args, dict):
-        return [args]
-    return list(args) if isinstance(args, tuple) else [args]

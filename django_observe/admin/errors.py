@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ..conf import get_settings
-from ..errors import lifecycle
+from ..errors import capture, lifecycle
 from ..models import ErrorEvent, ErrorGroup, ErrorGroupHourly
 
 SPARK_HOURS = 24
@@ -190,9 +190,7 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         """Send a test error through the whole pipeline (Sentry when a DSN is set, and the local store)."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        from ..management.commands.observe_test_error import send_test_error
-
-        event_id = send_test_error(actor=_actor(request))
+        event_id = capture.send_test_error(actor=_actor(request))
         messages.success(request, f"Test error sent (event id {event_id}). It appears in this list once stored.")
         return HttpResponseRedirect(reverse("admin:django_observe_errorgroup_changelist"))
 

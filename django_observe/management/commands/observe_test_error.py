@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import sentry_sdk
 from django.core.management.base import BaseCommand, CommandParser
 
+from ... import sentry
 from ...conf import get_settings
-
-
-class ObserveTestError(Exception):
-    """Raised on purpose by "Send a test error"; safe to resolve or delete."""
-
-
-def send_test_error(actor: str = "") -> str | None:
-    """Raise and capture a test error through the same path as a real one; returns its event id."""
-    from ... import sentry
-
-    who = f" by {actor}" if actor else ""
-    try:
-        raise ObserveTestError(f"django-observe test error sent{who}; safe to resolve")
-    except ObserveTestError as error:
-        return sentry.capture_exception(error, tags={"observe_test": "yes"})
+from ...errors import store
+from ...errors.capture import send_test_error
+from ...models import ErrorEvent
 
 
 class Command(BaseCommand):
@@ -31,12 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=10.0, help="Seconds to wait for delivery (default 10).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        import sentry_sdk
-
-        from ... import sentry
-        from ...errors import store
-        from ...models import ErrorEvent
-
         if not sentry.installed():
             sentry.init_sentry()
         event_id = send_test_error(actor="observe_test_error")

@@ -1,9 +1,10 @@
-"""Built-in health checks and the configured check list.
+"""The built-in health checks.
 
 Every check is a django-health-check 4.x ``HealthCheck`` subclass, so it also runs
-in that library's views, and any of its checks runs in ours. Our metadata sits
-next to the check in a ``CheckSpec``: a stable ``name`` (history is keyed by it,
-never by ``repr()``), ``critical`` (counts for ``/health/ready``) and ``timeout``.
+in that library's views, and any of its checks runs in ours. Which of them apply to a
+project, with which metadata (``name``, ``critical``, ``timeout``), is decided in
+``registry``; refer to these classes by their path here in ``HEALTH_CHECKS``
+(e.g. a second Redis: ``{"check": "django_observe.health.checks.Redis", "url": ...}``).
 
 A check's ``run()`` may return an observed value (a percentage, a count) that the
 detailed view and the history show; a warning or failure carries it as
@@ -15,37 +16,28 @@ check's timeout, so a hung dependency frees its thread soon after the deadline.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import functools
-import logging
 import math
 import os
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import psutil
 from django.conf import settings
 from django.core.cache import caches
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.db import connections
 from django.db import Error as DatabaseError
-from django.dispatch import receiver
+from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from django.utils.connection import ConnectionDoesNotExist
 from django.utils.module_loading import import_string
 from health_check import checks as hc_checks
 from health_check.base import HealthCheck
 from health_check.exceptions import HealthCheckException, ServiceUnavailable, ServiceWarning
 
-from ..conf import get_settings, on_settings_reset
-
-logger = logging.getLogger(__name__)
+from ..models import HealthCheckRun
 
 #: Name of the Celery task that records a run (the beat schedule entry points at it).
 BEAT_TASK_NAME = "django_observe.record_health"
-#: Keys of a HEALTH_CHECKS dict entry that are ours; every other key is an option of the check.
-META_KEYS = frozenset({"check", "critical", "timeout"})
 
 
 class DependencyTimeout(ServiceUnavailable):
@@ -157,8 +149,6 @@ class Migrations(HealthCheck):
     fail: bool = False
 
     def run(self) -> int:
-        from django.db.migrations.executor import MigrationExecutor
-
         try:
             connection = connections[self.alias]
             _set_connect_timeout(connection, _seconds(self))
@@ -238,7 +228,7 @@ class Redis(HealthCheck):
     _client: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def run(self) -> None:
-        import redis
+        import redis  # optional: only projects with REDIS_URL have it
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
@@ -316,10 +306,6 @@ class CeleryBeat(HealthCheck):
     max_age_seconds: float = 180.0
 
     def run(self) -> float:
-        from django.utils import timezone
-
-        from ..models import HealthCheckRun
-
         try:
             last = HealthCheckRun.objects.filter(trigger="beat").order_by("-started_at").values_list("started_at", flat=True).first()
         except DatabaseError as exc:
@@ -330,209 +316,3 @@ class CeleryBeat(HealthCheck):
         if age > self.max_age_seconds:
             raise unavailable(f"Last beat run {age:.0f} s ago (limit {self.max_age_seconds:g} s)", round(age, 1))
         return round(age, 1)
-
-
-# --- the configured list -----------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class CheckSpec:
-    """A check with our metadata. ``timeout`` is in seconds; ``error`` is set when it could not be built."""
-
-    name: str
-    check: HealthCheck
-    critical: bool
-    timeout: float
-    builtin: bool = True
-    error: str = ""
-
-
-@dataclasses.dataclass
-class _Broken(HealthCheck):
-    """Stands in for a host check that could not be loaded, so the probes show it failing."""
-
-    reason: str = ""
-
-    def run(self) -> None:
-        raise ServiceUnavailable("This check could not be loaded; see `manage.py check`")
-
-
-def _builtin_specs() -> list[tuple[str, Callable[[], HealthCheck], bool]]:
-    """(name, factory, critical) of every built-in check that applies to this project."""
-    conf = get_settings()
-    found: list[tuple[str, Callable[[], HealthCheck], bool]] = []
-    for alias in settings.DATABASES:
-        name = "database" if alias == "default" else f"database:{alias}"
-        found.append((name, functools.partial(Database, alias=alias), True))
-    if "default" in settings.DATABASES:
-        found.append(("migrations", functools.partial(Migrations, fail=conf.HEALTH_MIGRATIONS == "fail"), True))
-    for alias in settings.CACHES:
-        name = "cache" if alias == "default" else f"cache:{alias}"
-        found.append((name, functools.partial(Cache, alias=alias), True))
-    if redis_url := redis_url_setting():
-        found.append(("redis", functools.partial(Redis, url=redis_url), True))
-    if broker := getattr(settings, "CELERY_BROKER_URL", ""):
-        try:
-            from . import celery as celery_checks
-        except ImportError:
-            logger.warning("CELERY_BROKER_URL is set but celery is not installed: the Celery health checks are off.")
-        else:
-            found.append(("celery_broker", functools.partial(celery_checks.CeleryBroker, url=broker), True))
-            found.append(("celery_workers", celery_checks.CeleryWorkers, False))
-    if (interval := beat_interval()) is not None:
-        found.append(("celery_beat", functools.partial(CeleryBeat, max_age_seconds=3 * interval), False))
-    found.append(("storage", Storage, False))
-    found.append(
-        ("disk", functools.partial(Disk, warn_percent=conf.HEALTH_DISK_WARN_PERCENT, fail_percent=conf.HEALTH_DISK_FAIL_PERCENT), False)
-    )
-    found.append(
-        ("memory", functools.partial(Memory, warn_percent=conf.HEALTH_MEMORY_WARN_PERCENT, fail_percent=conf.HEALTH_MEMORY_FAIL_PERCENT), False)
-    )
-    return found
-
-
-def redis_url_setting() -> str:
-    """``settings.REDIS_URL``, else the ``REDIS_URL`` environment variable, else ''."""
-    return getattr(settings, "REDIS_URL", "") or os.environ.get("REDIS_URL", "")
-
-
-def beat_interval() -> float | None:
-    """Seconds between runs of our beat task when CELERY_BEAT_SCHEDULE schedules it, else None."""
-    schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {}
-    for entry in schedule.values():
-        if isinstance(entry, dict) and entry.get("task") == BEAT_TASK_NAME:
-            every = entry.get("schedule", 60.0)
-            if isinstance(every, datetime.timedelta):
-                return every.total_seconds()
-            if isinstance(every, (int, float)):
-                return float(every)
-            run_every = getattr(every, "run_every", None)  # celery.schedules.schedule
-            return run_every.total_seconds() if isinstance(run_every, datetime.timedelta) else 60.0
-    return None
-
-
-def config_problems() -> list[tuple[str, str, str]]:
-    """(check id, message, hint) for every problem in HEALTH_CHECKS; used by the system checks."""
-    problems: list[tuple[str, str, str]] = []
-    _build(problems)
-    return problems
-
-
-def _build(problems: list[tuple[str, str, str]] | None = None) -> list[CheckSpec]:
-    conf = get_settings()
-    default_timeout = conf.HEALTH_CHECK_TIMEOUT
-    disabled = set(conf.HEALTH_DISABLED_CHECKS)
-    builtins = {name: (factory, critical) for name, factory, critical in _builtin_specs()}
-    seen: dict[str, str] = {}
-    specs: list[CheckSpec] = []
-
-    def report(check_id: str, message: str, hint: str) -> None:
-        if problems is not None:
-            problems.append((check_id, message, hint))
-        else:
-            logger.warning("%s %s", message, hint)
-
-    host: dict[str, dict[str, Any]] = {}
-    for name, entry in conf.HEALTH_CHECKS.items():
-        host[name] = {"check": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else {"check": entry}
-
-    for name, (factory, critical) in builtins.items():
-        if name in disabled:
-            continue
-        override = host.get(name, {})
-        if "check" in override:
-            report(
-                "django_observe.E031",
-                f"Health check name {name!r} is used by a built-in check and by OBSERVE['HEALTH_CHECKS'][{name!r}].",
-                f"Rename your check, or add {name!r} to OBSERVE['HEALTH_DISABLED_CHECKS'] to replace the built-in one.",
-            )
-            continue
-        seen[name.lower()] = name
-        options = {key: value for key, value in override.items() if key not in META_KEYS}
-        try:
-            check = factory(**options) if options else factory()
-        except TypeError as exc:
-            report("django_observe.E030", f"OBSERVE['HEALTH_CHECKS'][{name!r}] has an option the check does not take: {exc}.",
-                   "Remove the option; see docs/health.md for each check's options.")
-            check = factory()
-        specs.append(_spec(name, check, override.get("critical", critical), override.get("timeout", default_timeout), True, report))
-
-    for name, entry in host.items():
-        if name in builtins or name in disabled:
-            continue
-        if name.lower() in seen:
-            report(
-                "django_observe.E031",
-                f"Health check names {seen[name.lower()]!r} and {name!r} differ only in case; history and metrics would mix them.",
-                "Give every check in OBSERVE['HEALTH_CHECKS'] a distinct name.",
-            )
-            continue
-        seen[name.lower()] = name
-        target = entry.get("check")
-        options = {key: value for key, value in entry.items() if key not in META_KEYS}
-        error = ""
-        check: HealthCheck
-        try:
-            if not isinstance(target, str):
-                raise ImproperlyConfigured(f"needs an import path string, got {type(target).__name__}")
-            loaded = import_string(target)
-            if isinstance(loaded, HealthCheck):
-                check = loaded
-            elif isinstance(loaded, type) and issubclass(loaded, HealthCheck):
-                check = loaded(**options)
-            else:
-                raise ImproperlyConfigured(f"{target!r} is not a django-health-check HealthCheck subclass")
-        except (ImportError, ImproperlyConfigured, TypeError, ValueError) as exc:
-            error = str(exc)
-            report(
-                "django_observe.E030",
-                f"OBSERVE['HEALTH_CHECKS'][{name!r}] cannot be loaded: {exc}.",
-                "Point it at a HealthCheck subclass, e.g. {'search': 'myproject.health.SearchCheck'}, "
-                "or {'search': {'check': 'myproject.health.SearchCheck', 'critical': False, 'timeout': 1.0}}.",
-            )
-            check = _Broken(reason=error)
-        spec = _spec(name, check, entry.get("critical", True), entry.get("timeout", default_timeout), False, report)
-        spec.error = error
-        specs.append(spec)
-    return specs
-
-
-def _spec(name: str, check: HealthCheck, critical: Any, timeout: Any, builtin: bool, report: Callable[[str, str, str], None]) -> CheckSpec:
-    if not isinstance(critical, bool):
-        report("django_observe.E032", f"OBSERVE['HEALTH_CHECKS'][{name!r}]['critical'] must be True or False, got {type(critical).__name__}.",
-               f"Use e.g. {{'{name}': {{'critical': False}}}}.")
-        critical = True
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        report("django_observe.E032", f"OBSERVE['HEALTH_CHECKS'][{name!r}]['timeout'] must be a positive number of seconds.",
-               f"Use e.g. {{'{name}': {{'timeout': 1.5}}}}.")
-        timeout = get_settings().HEALTH_CHECK_TIMEOUT
-    # The check's own clients (socket timeouts, Celery ping wait) read this.
-    check.timeout = datetime.timedelta(seconds=float(timeout))
-    return CheckSpec(name=name, check=check, critical=critical, timeout=float(timeout), builtin=builtin)
-
-
-@functools.cache
-def get_specs() -> tuple[CheckSpec, ...]:
-    """The configured checks, built once per process (rebuilt when OBSERVE or a dependency setting changes)."""
-    return tuple(_build())
-
-
-def reset() -> None:
-    """Drop the built checks (and their clients); the next probe builds them again."""
-    get_specs.cache_clear()
-
-
-on_settings_reset(reset)
-
-_DEPENDENCY_SETTINGS = frozenset({"DATABASES", "CACHES", "STORAGES", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_BEAT_SCHEDULE"})
-
-
-@receiver(setting_changed)
-def _dependency_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in _DEPENDENCY_SETTINGS or setting.startswith("CELERY_"):
-        reset()
-        for callback in _on_rebuild:
-            callback()
-
-
-_on_rebuild: list[Callable[[], None]] = []

@@ -38,10 +38,11 @@ from typing import Any
 from django.db import connections
 from health_check.exceptions import HealthCheckException, ServiceWarning
 
-from ..conf import get_settings, on_settings_reset
-from . import checks as check_registry
+from ..conf import get_settings, on_change
 from . import metrics as health_metrics
-from .checks import CheckSpec
+from . import registry
+from .checks import DependencyTimeout
+from .registry import CheckSpec
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ class Runner:
         except HealthCheckException as exc:
             status, message, observed = FAIL, str(exc.message), getattr(exc, "observed", None)
             error_class = type(exc.__cause__ or exc).__name__
-            if isinstance(exc, check_registry.DependencyTimeout) or isinstance(exc.__cause__, TimeoutError):
+            if isinstance(exc, DependencyTimeout) or isinstance(exc.__cause__, TimeoutError):
                 status = TIMEOUT  # the client's own socket timeout fired: same meaning as our deadline
         except Exception as exc:
             # Unknown exception text may carry hosts or secrets: log it, show the class only.
@@ -289,13 +290,13 @@ def _json_safe(value: Any) -> bool:
 # --- the process-wide runner and the summaries -------------------------------------------
 
 runner = Runner()
-on_settings_reset(runner.reset)
-check_registry._on_rebuild.append(runner.reset)
+on_change()(runner.reset)
+on_change(*registry.DEPENDENCY_SETTINGS)(runner.reset)
 
 
 def specs(*, critical_only: bool = False, names: Sequence[str] | None = None) -> list[CheckSpec]:
     """The configured checks (critical ones only, or the named ones)."""
-    found = [spec for spec in check_registry.get_specs() if not critical_only or spec.critical]
+    found = [spec for spec in registry.get_specs() if not critical_only or spec.critical]
     if names is not None:
         wanted = set(names)
         found = [spec for spec in found if spec.name in wanted]

@@ -1,6 +1,6 @@
 """Health endpoints: /health/live (no I/O), /health/ready, /health, /health/detailed.
 
-ObserveMiddleware answers these paths itself through ``probe_view()``, before
+ObserveMiddleware answers these paths itself (the table is in ``routes``), before
 any redirect, login or rate-limit middleware can turn a probe into a 301/302/403
 (django-health-check#678); the same views are also in ``django_observe.urls``.
 Every answer carries never_cache's headers. Views marked ``does_io = True``
@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.http import http_date
 
-from ..conf import get_settings, on_settings_reset
+from ..conf import get_settings
 from . import runner as health_runner
 
 logger = logging.getLogger(__name__)
@@ -216,25 +216,3 @@ live = _probe(_live, does_io=False)
 ready = _probe(_ready, does_io=True)
 summary = _probe(_summary, does_io=True)
 detailed = _probe(_detailed, does_io=True)
-
-
-@functools.cache
-def _routes(prefix: str) -> dict[str, View]:
-    routes: dict[str, View] = {}
-    for suffix, view in (("", summary), ("/live", live), ("/ready", ready), ("/detailed", detailed)):
-        routes[prefix + suffix] = view
-        routes[prefix + suffix + "/"] = view
-    return routes
-
-
-def probe_view(path_info: str) -> View | None:
-    """The probe view ObserveMiddleware answers for ``path_info`` itself, before other middleware runs."""
-    return _routes(_prefix()).get(path_info)
-
-
-@functools.cache
-def _prefix() -> str:
-    return "/" + get_settings().HEALTH_PATH.strip("/")
-
-
-on_settings_reset(_prefix.cache_clear)

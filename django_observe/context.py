@@ -16,6 +16,8 @@ from typing import Any
 
 import structlog
 
+from ._compat import evaluated_user, structlog_context_used
+
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 request_id_var: ContextVar[str | None] = ContextVar("django_observe_request_id", default=None)
@@ -70,15 +72,9 @@ def user_id_from_request(request: Any) -> Any:
     user counts as unknown. Async views authenticate with ``await request.auser()``,
     which caches the user in ``_acached_user`` instead.
     """
-    for candidate in (request.__dict__.get("user"), request.__dict__.get("_acached_user")):
-        if candidate is None:
-            continue
-        wrapped = getattr(candidate, "_wrapped", candidate)
-        if wrapped is None or wrapped.__class__ is object:  # django.utils.functional.empty: not evaluated
-            continue
-        if getattr(wrapped, "is_authenticated", False):
-            return getattr(wrapped, "pk", None)
-        return None
+    user = evaluated_user(request)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return getattr(user, "pk", None)
     return None
 
 
@@ -88,7 +84,7 @@ def _clear_structlog_context() -> None:
     structlog's clear_contextvars() walks the whole context; when nothing was ever bound in
     this process (the common case) there is nothing to clear.
     """
-    if getattr(structlog.contextvars, "_CONTEXT_VARS", True):
+    if structlog_context_used():
         structlog.contextvars.clear_contextvars()
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from . import context
+from ._compat import reopen, structlog_context_used
 from .conf import get_settings, on_change
 from .guard import report
 
@@ -128,7 +129,7 @@ def _timestamp(created: float) -> str:
 
 def _structlog_context() -> dict[str, Any]:
     # Walking the context costs per line; skip it while nothing was ever bound in this process.
-    if getattr(structlog.contextvars, "_CONTEXT_VARS", True):
+    if structlog_context_used():
         return structlog.contextvars.get_contextvars()
     return {}
 
@@ -300,7 +301,7 @@ class ObserveHandler(logging.Handler):
             if self.inner.stream is None:
                 # A second dictConfig (Celery, a second django.setup()) closes every handler it
                 # finds, ours included; reopen instead of losing every later line.
-                self.inner.stream = self.inner._open()
+                self.inner.stream = reopen(self.inner)
             elif created - self._checked_at >= self.reopen_check_seconds:
                 self._checked_at = created
                 self.inner.reopenIfNeeded()

@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django_structlog import signals as structlog_signals
 
 from . import context, metrics
+from ._compat import add_response_closer
 from .conf import get_settings
 from .guard import Guard
 from .health.routes import probe_view
@@ -150,7 +151,7 @@ class ObserveMiddleware:
             self._finish(request, response, began)
         # Django's own "Not Found"/"Internal Server Error" lines are written after the middleware
         # chain returns: the id stays bound until the server closes the response.
-        response._resource_closers.append(context.clear)
+        add_response_closer(response, context.clear)
         return response
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, began: float) -> None:
@@ -199,7 +200,7 @@ class ObserveMiddleware:
 
             response.streaming_content = wrapped()
         # A client that disconnects early closes the response without exhausting it.
-        response._resource_closers.append(finish)
+        add_response_closer(response, finish)
 
     def _probe_view(self, request: HttpRequest) -> Callable[[HttpRequest], HttpResponseBase] | None:
         view = probe_view(request.path_info)

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.cache import BaseCache, caches
 
+from .._compat import existing_cache
 from ..conf import get_settings, on_change
 from ..guard import report
 from . import core
@@ -141,6 +142,6 @@ def install() -> None:
     caches.create_connection = create_connection  # type: ignore[method-assign]
     caches._observe_installed = True  # type: ignore[attr-defined]
     for alias in caches.settings:
-        existing = getattr(caches._connections, alias, None)
+        existing = existing_cache(caches, alias)
         if existing is not None:
             instrument(existing, alias)

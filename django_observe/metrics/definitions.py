@@ -158,6 +158,67 @@ SPECS: tuple[Spec, ...] = (
         ("component",),
         section="Process",
     ),
+    # --- auth (django.contrib.auth signals; metrics/auth.py) -------------------------------------
+    Spec(
+        "user_logins_total",
+        "counter",
+        "Login attempts through django.contrib.auth, by result (success or failure).",
+        ("result",),
+        section="Auth",
+        note="From the `user_logged_in` and `user_login_failed` signals: every login path that calls "
+        "`authenticate()`/`login()` counts (admin, LoginView, DRF session login), with nothing to add to your views. "
+        "Off with `AUTH_METRICS = False`.",
+    ),
+    Spec(
+        "user_logouts_total",
+        "counter",
+        "Logouts of authenticated users (the `user_logged_out` signal).",
+        section="Auth",
+    ),
+    Spec(
+        "user_registrations_total",
+        "counter",
+        "Users created (post_save of AUTH_USER_MODEL with created=True): sign-ups, createsuperuser, admin adds.",
+        section="Auth",
+    ),
+    Spec(
+        "active_users",
+        "gauge",
+        "Distinct users who logged in within the last ACTIVE_USERS_WINDOW seconds (default 24 h).",
+        section="Auth",
+        computed=True,
+        note="Only with `ACTIVE_USERS_METRIC = True`. Computed at scrape time from `last_login` with one COUNT "
+        "query (its result kept 60 s), never per request; the database is shared, so every worker of a multiprocess "
+        "server reports the same value.",
+    ),
+    # --- outbound calls (outbound.py: observe.dependency and the requests/httpx hooks) ------------
+    Spec(
+        "external_requests_total",
+        "counter",
+        "Calls to other services, by service, operation and status.",
+        ("service", "operation", "status"),
+        section="Outbound calls",
+        note="`status` is the HTTP status code for HTTP calls (`200`, `503`), `error` when no response came "
+        "(refused, timeout), and `success`/`error` for other `observe.dependency()` blocks unless the block sets "
+        "its own. `service` comes from your code or from `OUTBOUND_SERVICES` (unmapped hosts: "
+        "`OUTBOUND_UNMAPPED_SERVICE`); `operation` from your code, or the HTTP method for the hooks.",
+    ),
+    Spec(
+        "external_request_duration_seconds",
+        "histogram",
+        "Duration of calls to other services (to the response headers for HTTP calls).",
+        ("service", "operation"),
+        section="Outbound calls",
+    ),
+    Spec(
+        "external_request_errors_total",
+        "counter",
+        "Failed calls to other services, by service, operation and error.",
+        ("service", "operation", "error"),
+        section="Outbound calls",
+        note="`error` is the exception class name (`ConnectionError`, `ConnectError`, `ReadTimeout`), or `http_4xx` / "
+        "`http_5xx` for an HTTP answer of 400 or more.",
+    ),
 )
 
 SPECS_BY_NAME: dict[str, Spec] = {spec.name: spec for spec in SPECS}

@@ -45,6 +45,12 @@ class ObserveConfig(AppConfig):
         from . import metrics
 
         metrics.setup()  # creates the metrics, hooks DB connections and caches; never raises
+        with Guard("seeds_setup", "Auth activity metrics or outbound-call hooks could not be set up"):
+            from . import outbound
+            from .metrics import auth as auth_metrics
+
+            auth_metrics.connect()  # user_logins_total & co from django.contrib.auth's signals, active_users
+            outbound.install_hooks()  # requests/httpx hooks named in OUTBOUND_HOOKS (none by default)
         report_invalid()  # after logging and metrics: one ERROR line and one count per invalid key
 
         try:

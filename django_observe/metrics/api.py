@@ -13,7 +13,7 @@ _made: dict[str, tuple[type, tuple[str, ...], Any]] = {}
 
 
 def _get_or_create(kind: type, name: str, documentation: str, labels: Sequence[str], **kwargs: Any) -> Any:
-    key = _base_name(kind, name)
+    key = f"{kwargs.get('namespace') or ''}:{_base_name(kind, name)}"
     wanted = tuple(labels)
     with _lock:
         existing = _made.get(key)
@@ -39,21 +39,37 @@ def _base_name(kind: type, name: str) -> str:
     return name
 
 
-def counter(name: str, documentation: str, labels: Sequence[str] = (), **kwargs: Any) -> Counter:
+def _namespace(namespaced: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``namespaced=True``: the name gets OBSERVE's METRICS_NAMESPACE prefix, like the app's own metrics."""
+    if namespaced and "namespace" not in kwargs:
+        from ..conf import get_settings
+
+        kwargs["namespace"] = get_settings().METRICS_NAMESPACE
+    return kwargs
+
+
+def counter(name: str, documentation: str, labels: Sequence[str] = (), namespaced: bool = False, **kwargs: Any) -> Counter:
     """A prometheus_client ``Counter``, created on the first call and returned again on later ones."""
-    return _get_or_create(Counter, name, documentation, labels, **kwargs)  # type: ignore[no-any-return]
+    return _get_or_create(Counter, name, documentation, labels, **_namespace(namespaced, kwargs))  # type: ignore[no-any-return]
 
 
 def histogram(
-    name: str, documentation: str, labels: Sequence[str] = (), buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS, **kwargs: Any
+    name: str,
+    documentation: str,
+    labels: Sequence[str] = (),
+    buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
+    namespaced: bool = False,
+    **kwargs: Any,
 ) -> Histogram:
     """A prometheus_client ``Histogram`` (seconds by convention), created once."""
-    return _get_or_create(Histogram, name, documentation, labels, buckets=tuple(buckets), **kwargs)  # type: ignore[no-any-return]
+    return _get_or_create(Histogram, name, documentation, labels, buckets=tuple(buckets), **_namespace(namespaced, kwargs))  # type: ignore[no-any-return]
 
 
-def gauge(name: str, documentation: str, labels: Sequence[str] = (), multiprocess_mode: str = "all", **kwargs: Any) -> Gauge:
+def gauge(
+    name: str, documentation: str, labels: Sequence[str] = (), multiprocess_mode: str = "all", namespaced: bool = False, **kwargs: Any
+) -> Gauge:
     """A prometheus_client ``Gauge``, created once; ``multiprocess_mode`` matters under PROMETHEUS_MULTIPROC_DIR."""
-    return _get_or_create(Gauge, name, documentation, labels, multiprocess_mode=multiprocess_mode, **kwargs)  # type: ignore[no-any-return]
+    return _get_or_create(Gauge, name, documentation, labels, multiprocess_mode=multiprocess_mode, **_namespace(namespaced, kwargs))  # type: ignore[no-any-return]
 
 
 def unregister_all() -> None:

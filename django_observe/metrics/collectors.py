@@ -122,6 +122,20 @@ class WorkersCollector(Collector):
 
 _registry_lock = threading.Lock()
 _multiprocess_registries: dict[tuple[str, str], CollectorRegistry] = {}
+#: Collectors computed at scrape time from shared state (e.g. ``auth.ActiveUsersCollector``, from the
+#: database): exported in both modes, by whichever worker answers the scrape.
+_scrape_time: list[Collector] = []
+
+
+def add_scrape_time_collector(collector: Collector) -> None:
+    """Export ``collector`` on every scrape, single-process and multiprocess alike. Idempotent."""
+    with _registry_lock:
+        if collector in _scrape_time:
+            return
+        _scrape_time.append(collector)
+        REGISTRY.register(collector)
+        for registry in _multiprocess_registries.values():
+            registry.register(collector)
 
 
 def scrape_registry() -> Collector:
@@ -136,5 +150,7 @@ def scrape_registry() -> Collector:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=path)
             registry.register(WorkersCollector(path, namespace))
+            for collector in _scrape_time:
+                registry.register(collector)
             _multiprocess_registries[(path, namespace)] = registry
     return registry

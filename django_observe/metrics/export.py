@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hmac
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -21,7 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
-from ..conf import get_settings, on_change
+from .. import tokens
+from ..conf import get_settings, on_change, parse_network
 from ..guard import report
 from . import collectors, core, db, workers
 
@@ -32,7 +32,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @functools.cache
 def _tokens() -> tuple[bytes, ...]:
-    return tuple(token.encode() for token in get_settings().METRICS_TOKENS if token)
+    return tokens.accepted(get_settings().METRICS_TOKENS)
 
 
 @functools.cache
@@ -40,27 +40,10 @@ def _networks() -> tuple[Network, ...]:
     return tuple(network for entry in get_settings().METRICS_ALLOWED_IPS if (network := parse_network(entry)) is not None)
 
 
-def parse_network(entry: str) -> Network | None:
-    """``10.0.0.0/8``, ``192.168.1.5`` or ``::1`` as a network; None when it is not an address."""
-    try:
-        return ipaddress.ip_network(entry.strip(), strict=False)
-    except ValueError:
-        return None
-
-
 @on_change()
 def _settings_changed() -> None:
     _tokens.cache_clear()
     _networks.cache_clear()
-
-
-def token_matches(candidate: str, tokens: Sequence[bytes]) -> bool:
-    """Compare against EVERY token in constant time, so timing tells neither the token nor which one matched."""
-    given = candidate.encode("utf-8", "surrogateescape")
-    matched = False
-    for token in tokens:
-        matched |= hmac.compare_digest(given, token)
-    return matched
 
 
 def _ip_allowed(request: HttpRequest) -> bool:
@@ -83,7 +66,7 @@ def authorize(request: HttpRequest) -> int:
     header = request.META.get("HTTP_AUTHORIZATION")
     if header:
         scheme, _, credential = header.partition(" ")
-        if scheme.lower() == "bearer" and credential.strip() and token_matches(credential.strip(), _tokens()):
+        if scheme.lower() == "bearer" and tokens.matches(credential, _tokens()):
             return 200
         wrong = True
     if _ip_allowed(request):

@@ -61,12 +61,20 @@ def method_label(method: str | None) -> str:
     return method if method in _KNOWN_METHODS else metrics.OTHER_METHOD
 
 
+#: The label of the site root, ``path("", view)``: its route is the empty string.
+ROOT_ENDPOINT = "/"
+
+
 def endpoint_label(request: HttpRequest) -> str:
-    """The resolved URL pattern (``items/<int:pk>/``), never the raw path."""
+    """The resolved URL pattern (``items/<int:pk>/``, ``/`` for the root), never the raw path."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         return request.__dict__.get("_observe_endpoint", metrics.UNRESOLVED_ENDPOINT)
-    return match.route or metrics.UNRESOLVED_ENDPOINT
+    route = match.route
+    if route:
+        return route
+    # "" is path("", view) (also inside include("")); None is a ResolverMatch made without a route.
+    return ROOT_ENDPOINT if route == "" else metrics.UNRESOLVED_ENDPOINT
 
 
 class ObserveMiddleware:

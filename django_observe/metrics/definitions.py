@@ -17,6 +17,9 @@ Kind = Literal["counter", "histogram", "gauge"]
 UNRESOLVED_ENDPOINT = "<unresolved>"
 KNOWN_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
+#: ``observe_internal_errors_total{component}`` values meaning "the error store dropped captured errors"
+#: (errors/intake.py, errors/writes.py); the DjangoErrorStoreDroppingEvents alert selects them.
+ERROR_STORE_DROP_COMPONENTS = ("errors_dropped", "errors_queue_full")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +146,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "process_resident_memory_bytes",
         "gauge",
-        "Resident memory of the process (also `process_cpu_seconds_total`, `process_virtual_memory_bytes`, "
+        "Resident memory of the process (also `process_virtual_memory_bytes`, "
         "`process_open_fds`, `process_max_fds`, `process_start_time_seconds`).",
         section="Process",
         computed=True,
@@ -152,11 +155,47 @@ SPECS: tuple[Spec, ...] = (
         "worker at scrape time and carry a `pid` label.",
     ),
     Spec(
+        "process_cpu_seconds_total",
+        "counter",
+        "CPU time (user + system) the process used.",
+        section="Process",
+        computed=True,
+        global_name=True,
+        note="prometheus_client's; per worker with a `pid` label in multiprocess mode, like the memory.",
+    ),
+    Spec(
         "observe_internal_errors_total",
         "counter",
         "Failures inside django-observe itself; the request was still served. Should stay 0.",
         ("component",),
         section="Process",
+    ),
+    # --- health checks (health/metrics.py; the Health section of docs/runbooks) -----------------------
+    Spec(
+        "health_check_status",
+        "gauge",
+        "Last result of a health check: 1 pass, 0.5 warn, 0 fail or timeout.",
+        ("check",),
+        section="Health",
+        multiprocess_mode="livemin",
+        note="Updated when a check really runs (a probe, `observe_check`, the beat task), not by cached results. "
+        "Multiprocess: the worst status of the live workers. `health_check_status == 0` is DOWN.",
+    ),
+    Spec(
+        "health_check_duration_seconds",
+        "gauge",
+        "Duration of the last run of a health check (its deadline when it timed out).",
+        ("check",),
+        section="Health",
+        multiprocess_mode="livemax",
+    ),
+    Spec(
+        "health_check_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last pass or warn of a health check.",
+        ("check",),
+        section="Health",
+        multiprocess_mode="livemax",
     ),
     # --- auth (django.contrib.auth signals; metrics/auth.py) -------------------------------------
     Spec(
@@ -281,12 +320,11 @@ _API_DOCS = [
     "## Alert rules and a Grafana dashboard",
     "",
     "`python manage.py observe_export rules > django-rules.yml` prints Prometheus recording rules (request",
-    "rate, 5xx ratio, p95 latency overall and per endpoint, query rate, cache hit ratio) and alerts",
-    "(`DjangoTargetDown`, `DjangoHighErrorRate`, `DjangoSlowResponses`, `DjangoDatabaseErrors`,",
-    "`DjangoObserveInternalErrors`); `--job` names your scrape job, `--error-ratio` and `--slow` set the",
-    "thresholds (`--slow` defaults to `SLOW_REQUEST_THRESHOLD`). Check them with `promtool check rules`.",
-    "`python manage.py observe_export dashboard > django.json` prints a Grafana dashboard to import (it asks",
-    "for the Prometheus data source and has a `job` variable). Both use the names above with your",
-    "`METRICS_NAMESPACE`, so regenerate them when you change it.",
+    "rate, 5xx ratio and p50/p95/p99 latency per job and per endpoint, slow-request ratio, query rate, cache",
+    "hit ratio) and the alert set, each alert with a severity and a runbook ([runbooks](runbooks/index.md));",
+    "`observe_export dashboard > django.json` prints a Grafana dashboard, and `observe_export kit --output-dir",
+    "monitoring/` writes the whole stack (Prometheus, Alertmanager, Grafana, Promtail, docker-compose, Kubernetes):",
+    "[operations](operations.md). All of them use the names above with your `METRICS_NAMESPACE`, so regenerate",
+    "them when you change it.",
     "",
 ]

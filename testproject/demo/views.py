@@ -48,6 +48,29 @@ def boom_db(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("demo failure after a database write")
 
 
+def db_error(request: HttpRequest) -> JsonResponse:
+    """A query that fails (a missing table), caught by the view: counted in database_errors_total, answered 200."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM observe_demo_no_such_table")
+    except DatabaseError:
+        return JsonResponse({"database_error": True})
+    return JsonResponse({"database_error": False})
+
+
+def cached(request: HttpRequest) -> JsonResponse:
+    """Reads through the default cache: a miss (and a set) on the first call, hits after."""
+    from django.core.cache import cache
+
+    value = cache.get("demo:cached")
+    if value is None:
+        value = {"computed_at": time.time()}
+        cache.set("demo:cached", value, 300)
+    return JsonResponse(value)
+
+
 def log_error(request: HttpRequest) -> JsonResponse:
     order = request.GET.get("order", "42")
     logger.error("order %s not found", order)

@@ -2,23 +2,33 @@
 # Usage: bash bench/compare.sh                 (full run, ~20 min)
 #        PRESET=quick bash bench/compare.sh    (~5 min, fewer/shorter rounds, smaller memory check)
 #
-# The whole comparison, bare vs peers vs observe, in one run, stacks alternating:
-#   1. HTTP, WSGI: run_http.sh (gunicorn sync -w 2, wrk) for every stack, ROUNDS rounds;
-#      also /health/ready and /metrics on the stacks that serve them.
-#   2. HTTP, ASGI: run_http.sh with SERVER=uvicorn for ASGI_STACKS (bare, observe), ASGI_ROUNDS rounds.
-#   3. In-process: inproc.py (test client and the raw WSGI callable), INPROC_ROUNDS rounds.
+# The whole comparison in one run, stacks alternating: bare vs peers vs observe (minimal site),
+# project-bare vs project-observe (a `startproject` site: contrib apps, default middleware):
+#   1. HTTP, WSGI: run_http.sh (gunicorn sync -w 2, wrk) for every stack, ROUNDS rounds, SQLite;
+#      also /health/ready and /metrics on the stacks that serve them; then /db on each DB_CONFIGS
+#      entry (PostgreSQL, CONN_MAX_AGE 0 and 60) for DB_STACKS, in the same round.
+#   2. HTTP, ASGI: run_http.sh with SERVER=uvicorn for ASGI_STACKS (bare, observe), ASGI_ROUNDS rounds,
+#      /ping /aping /db.
+#   3. In-process: inproc.py (test client, the raw WSGI callable; ASGI callable for ASGI_STACKS),
+#      INPROC_ROUNDS rounds.
 #   4. Memory: memcheck.sh (one gunicorn worker, MEM_REQUESTS requests, then MEM_ERRORS errors).
 #   5. summarize.py -> RESULTS_DIR/summary.md, copied to bench/LATEST.md and into bench/README.md
-#      (between the "figures" markers) unless UPDATE_README=0.
+#      (the goals table at the top between the "goals" markers, everything between the "figures"
+#      markers) unless UPDATE_README=0.
+# Every stack's database has the same schema (dbprep.py). Load average at start and end is recorded.
 # The stack order is reversed every other round so that drift of the machine does not favour one.
 # Before each HTTP run it waits (at most QUIET_WAIT s) until other processes use < QUIET_CORES cores.
 #
 # Knobs (env; defaults of the full preset, quick in brackets):
-#   STACKS="bare peers observe"  ASGI_STACKS="bare observe"  ROUNDS=3 [1]  ASGI_ROUNDS=$ROUNDS [1]
+#   STACKS="bare peers observe project-bare project-observe"  ASGI_STACKS="bare observe"  ROUNDS=3 [1]
+#   ASGI_ROUNDS=$ROUNDS  DB_CONFIGS="postgresql:0 postgresql:60"  DB_STACKS="bare observe project-bare project-observe"
+#   BENCH_PG_URL=postgres://observe:observe@127.0.0.1:5432/observe (databases obsbench_* are made there)
+#   INPROC_ASGI_N=2000 [600] (ASGI in-process is ~10x slower per request: thread hops)
 #   INPROC_ROUNDS=3 [2]  INPROC_N=10000 [3000]  INPROC_BOOM_N=1000 [300]  INPROC_EXTRA_N=1000 [300]
 #   INPROC_MODES=client,wsgi  INPROC_OBSERVE_MULTIPROC=1 (observe in-process with multiprocess metrics)
 #   DURATION=10s [5s]  WARMUP=2s [1s]  EXTRA_DURATION=5s [3s]  WRK_THREADS=2  WRK_CONNECTIONS=16
-#   GUNICORN_WORKERS=2  UVICORN_WORKERS=2  ENDPOINTS="/ping /db"  EXTRA_ENDPOINTS="/health/ready /metrics"
+#   GUNICORN_WORKERS=2  UVICORN_WORKERS=2  ENDPOINTS="/ping /db"  ASGI_ENDPOINTS="/ping /aping /db"
+#   EXTRA_ENDPOINTS="/health/ready /metrics"
 #   MEM_STACKS="bare observe"  MEM_REQUESTS=100000 [20000]  MEM_ERRORS=10000 [2000]
 #   SKIP_HTTP SKIP_ASGI SKIP_INPROC SKIP_MEM (1 = skip that part)  QUIET_CORES=0.5  QUIET_WAIT=60
 #   RESULTS_DIR=/tmp/obsbench/results-<UTC time>  UPDATE_README=1  BENCH_VENV  BENCH_STATE_DIR
@@ -29,17 +39,21 @@ VENV="${BENCH_VENV:-/tmp/obsbench-venv}"
 STATE="${BENCH_STATE_DIR:-/tmp/obsbench}"
 PRESET="${PRESET:-full}"
 case "$PRESET" in
-    quick) d_rounds=1 d_inproc_rounds=2 d_n=3000 d_boom=300 d_extra=300 d_dur=5s d_warm=1s d_xdur=3s d_mreq=20000 d_merr=2000 ;;
-    full) d_rounds=3 d_inproc_rounds=3 d_n=10000 d_boom=1000 d_extra=1000 d_dur=10s d_warm=2s d_xdur=5s d_mreq=100000 d_merr=10000 ;;
+    quick) d_rounds=1 d_inproc_rounds=2 d_n=3000 d_asgi_n=600 d_boom=300 d_extra=300 d_dur=5s d_warm=1s d_xdur=3s d_mreq=20000 d_merr=2000 ;;
+    full) d_rounds=3 d_inproc_rounds=3 d_n=10000 d_asgi_n=2000 d_boom=1000 d_extra=1000 d_dur=10s d_warm=2s d_xdur=5s d_mreq=100000 d_merr=10000 ;;
     *) echo "PRESET must be quick or full" >&2; exit 2 ;;
 esac
-STACKS="${STACKS:-bare peers observe}"
+STACKS="${STACKS:-bare peers observe project-bare project-observe}"
 ASGI_STACKS="${ASGI_STACKS:-bare observe}"
+ASGI_ENDPOINTS="${ASGI_ENDPOINTS:-/ping /aping /db}"
+DB_CONFIGS="${DB_CONFIGS-postgresql:0 postgresql:60}"
+DB_STACKS="${DB_STACKS:-bare observe project-bare project-observe}"
 MEM_STACKS="${MEM_STACKS:-bare observe}"
 ROUNDS="${ROUNDS:-$d_rounds}"
 ASGI_ROUNDS="${ASGI_ROUNDS:-$ROUNDS}"
 INPROC_ROUNDS="${INPROC_ROUNDS:-$d_inproc_rounds}"
 INPROC_N="${INPROC_N:-$d_n}"
+INPROC_ASGI_N="${INPROC_ASGI_N:-$d_asgi_n}"
 INPROC_BOOM_N="${INPROC_BOOM_N:-$d_boom}"
 INPROC_EXTRA_N="${INPROC_EXTRA_N:-$d_extra}"
 INPROC_MODES="${INPROC_MODES:-client,wsgi}"
@@ -84,9 +98,11 @@ wait_quiet() {
 {
     echo "django-observe bench/compare.sh, PRESET=$PRESET, started $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "git: $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE/.." status --porcelain -- django_observe 2>/dev/null | grep -q . && echo ' + uncommitted changes in django_observe/')"
-    echo "stacks: $STACKS (ASGI: $ASGI_STACKS, memory: $MEM_STACKS)"
+    echo "django_observe imported from: $(cd /tmp && "$PY" -c 'import django_observe, os; print(os.path.dirname(django_observe.__file__))' 2>&1 | tail -1)"
+    echo "stacks: $STACKS (ASGI: $ASGI_STACKS, memory: $MEM_STACKS, other databases: $DB_STACKS on ${DB_CONFIGS:-none})"
+    echo "database: every stack migrated with the same schema (its apps + django-observe's tables), fresh per run (dbprep.py)"
     echo "HTTP: $ROUNDS rounds, wrk -t${WRK_THREADS:-2} -c${WRK_CONNECTIONS:-16} -d$DURATION (warm-up $WARMUP; probe/scrape endpoints -d$EXTRA_DURATION), gunicorn sync -w ${GUNICORN_WORKERS:-2}; ASGI: $ASGI_ROUNDS rounds, uvicorn --workers ${UVICORN_WORKERS:-2}"
-    echo "in-process: $INPROC_ROUNDS rounds, N=$INPROC_N (/boom N=$INPROC_BOOM_N, /health/ready and /metrics N=$INPROC_EXTRA_N), modes $INPROC_MODES, observe with multiprocess metrics: ${INPROC_OBSERVE_MULTIPROC:-1}"
+    echo "in-process: $INPROC_ROUNDS rounds, N=$INPROC_N (ASGI N=$INPROC_ASGI_N, /boom N=$INPROC_BOOM_N, /health/ready and /metrics N=$INPROC_EXTRA_N), modes $INPROC_MODES, observe with multiprocess metrics: ${INPROC_OBSERVE_MULTIPROC:-1}"
     echo "memory: one gunicorn sync worker, $MEM_REQUESTS requests then $MEM_ERRORS errors"
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "python: $("$PY" -V 2>&1), wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), SQLite $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
@@ -100,6 +116,14 @@ if [[ "${SKIP_HTTP:-0}" != 1 ]]; then
             SERVER=gunicorn ROUND="$r" RESULTS_DIR="$OUT/wrk" "$HERE/run_http.sh" "$s" 2>&1 | tee -a "$OUT/http.log" ||
                 echo "!! run_http.sh $s (gunicorn) round $r failed" | tee -a "$OUT/failures.txt"
         done
+        for cfg in $DB_CONFIGS; do
+            for s in $(order "$r" $DB_STACKS); do
+                wait_quiet
+                SERVER=gunicorn BENCH_DB="${cfg%%:*}" BENCH_CONN_MAX_AGE="${cfg##*:}" ENDPOINTS=/db EXTRA_ENDPOINTS="" ROUND="$r" \
+                    RESULTS_DIR="$OUT/wrk" "$HERE/run_http.sh" "$s" 2>&1 | tee -a "$OUT/http.log" ||
+                    echo "!! run_http.sh $s (gunicorn, $cfg) round $r failed" | tee -a "$OUT/failures.txt"
+            done
+        done
     done
 fi
 
@@ -107,7 +131,7 @@ if [[ "${SKIP_ASGI:-0}" != 1 ]]; then
     for r in $(seq 1 "$ASGI_ROUNDS"); do
         for s in $(order "$r" $ASGI_STACKS); do
             wait_quiet
-            SERVER=uvicorn EXTRA_ENDPOINTS="" ROUND="$r" RESULTS_DIR="$OUT/wrk" "$HERE/run_http.sh" "$s" 2>&1 | tee -a "$OUT/http.log" ||
+            SERVER=uvicorn ENDPOINTS="$ASGI_ENDPOINTS" EXTRA_ENDPOINTS="" ROUND="$r" RESULTS_DIR="$OUT/wrk" "$HERE/run_http.sh" "$s" 2>&1 | tee -a "$OUT/http.log" ||
                 echo "!! run_http.sh $s (uvicorn) round $r failed" | tee -a "$OUT/failures.txt"
         done
     done
@@ -118,12 +142,14 @@ if [[ "${SKIP_INPROC:-0}" != 1 ]]; then
         for s in $(order "$r" $STACKS); do
             echo "== inproc.py STACK=$s round=$r" >&2
             mp=()
-            if [[ "$s" == observe && "${INPROC_OBSERVE_MULTIPROC:-1}" == 1 ]]; then
+            if [[ "$s" == *observe && "${INPROC_OBSERVE_MULTIPROC:-1}" == 1 ]]; then
                 rm -rf "$STATE/prom-multiproc-inproc"; mkdir -p "$STATE/prom-multiproc-inproc"
                 mp=(PROMETHEUS_MULTIPROC_DIR="$STATE/prom-multiproc-inproc")
             fi
-            env "${mp[@]}" STACK="$s" "$PY" "$HERE/inproc.py" --n "$INPROC_N" --boom-n "$INPROC_BOOM_N" \
-                --extra-n "$INPROC_EXTRA_N" --modes "$INPROC_MODES" --round "$r" 2>>"$OUT/inproc.err" | tee -a "$OUT/inproc.jsonl" ||
+            modes="$INPROC_MODES"
+            [[ " $ASGI_STACKS " == *" $s "* && ",$modes," != *",asgi,"* ]] && modes="$modes,asgi"
+            env "${mp[@]}" STACK="$s" "$PY" "$HERE/inproc.py" --n "$INPROC_N" --asgi-n "$INPROC_ASGI_N" --boom-n "$INPROC_BOOM_N" \
+                --extra-n "$INPROC_EXTRA_N" --modes "$modes" --round "$r" 2>>"$OUT/inproc.err" | tee -a "$OUT/inproc.jsonl" ||
                 echo "!! inproc.py $s round $r failed (see inproc.err)" | tee -a "$OUT/failures.txt"
         done
     done
@@ -140,20 +166,24 @@ fi
 echo "finished $(date -u +%Y-%m-%dT%H:%M:%SZ), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/header.txt"
 echo
 python3 "$HERE/summarize.py" "$OUT" | tee "$OUT/summary.md"
+python3 "$HERE/summarize.py" --goals-only "$OUT" >"$OUT/goals.md"
 
 if [[ "${UPDATE_README:-1}" == 1 ]]; then
     cp "$OUT/summary.md" "$HERE/LATEST.md"
-    if grep -q '<!-- figures:begin -->' "$HERE/README.md" 2>/dev/null; then
-        python3 - "$HERE/README.md" "$OUT/summary.md" <<'PYEOF'
+    python3 - "$HERE/README.md" "$OUT/summary.md" "$OUT/goals.md" "$OUT" <<'PYEOF'
 import sys
-readme, summary = sys.argv[1], sys.argv[2]
+readme, summary, goals, out = sys.argv[1:5]
 text = open(readme).read()
-head, rest = text.split("<!-- figures:begin -->", 1)
-_, tail = rest.split("<!-- figures:end -->", 1)
-body = open(summary).read().rstrip()
-open(readme, "w").write(f"{head}<!-- figures:begin -->\n<!-- written by compare.sh from summary.md; do not edit by hand -->\n\n{body}\n\n<!-- figures:end -->{tail}")
+for marker, path in (("figures", summary), ("goals", goals)):
+    if f"<!-- {marker}:begin -->" not in text:
+        continue
+    head, rest = text.split(f"<!-- {marker}:begin -->", 1)
+    _, tail = rest.split(f"<!-- {marker}:end -->", 1)
+    body = open(path).read().rstrip()
+    note = f"<!-- written by compare.sh from {path.rsplit('/', 1)[-1]} ({out}); do not edit by hand -->"
+    text = f"{head}<!-- {marker}:begin -->\n{note}\n\n{body}\n\n<!-- {marker}:end -->{tail}"
+open(readme, "w").write(text)
 PYEOF
-    fi
     echo "bench/LATEST.md and bench/README.md updated"
 fi
 echo "results: $OUT"

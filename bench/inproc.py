@@ -2,7 +2,7 @@
 """In-process per-request cost of one stack: no sockets, no wrk, one process, one core.
 
     STACK=observe python inproc.py [--n 20000] [--boom-n 1000] [--extra-n 2000]
-                                   [--modes client,wsgi] [--round 1]
+                                   [--modes client,wsgi,asgi] [--round 1]
 
 Modes
   client  django.test.Client. Caveat: the test client calls BaseHandler directly, so it skips
@@ -10,6 +10,12 @@ Modes
           the DB connection after each request.
   wsgi    the project's real WSGI callable (benchsite.wsgi.application) called with a fresh
           environ per request, exactly what gunicorn does minus socket I/O and HTTP parsing.
+  asgi    the project's ASGI callable (benchsite.asgi.application, Django's ASGIHandler) awaited
+          with a fresh scope per request, sequentially in one event loop: what uvicorn does minus
+          sockets and HTTP parsing. Includes Django's thread hops (sync_to_async) for sync
+          middleware and views; /aping is the async view.
+
+The database is made fresh by dbprep.py (same schema for every stack) before Django starts.
 
 For each endpoint: warm up, then time N requests with time.perf_counter (wall) and
 time.process_time (CPU of this process, all threads: an error writer thread counts); also
@@ -31,25 +37,27 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "site"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchsite.settings")
 
-# A fresh database per run (before Django opens it): the same starting point every time, and
-# migrations that changed since the last run are applied from scratch.
-for _suffix in ("", "-wal", "-shm") if not os.environ.get("BENCH_DB_FILE") else ():
-    Path(os.environ.get("BENCH_STATE_DIR", "/tmp/obsbench"), f"db-{os.environ.get('STACK', 'bare')}.sqlite3{_suffix}").unlink(missing_ok=True)
+# A fresh database per run (before Django opens it), with the schema every stack shares.
+if os.environ.get("BENCH_SKIP_DBPREP") != "1":
+    import subprocess
+
+    subprocess.run([sys.executable, str(HERE / "dbprep.py")], check=True, timeout=900)
 
 # The WSGI module runs django.setup() once, as under gunicorn. (A second django.setup() would
 # re-run Django's logging dictConfig, which closes every handler created before it.)
 from benchsite.wsgi import application  # noqa: E402
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
-EXPECTED = {"/ping": 200, "/db": 200, "/boom": 500, "/health/ready": 200, "/metrics": 200}
+EXPECTED = {"/ping": 200, "/aping": 200, "/db": 200, "/boom": 500, "/health/ready": 200, "/metrics": 200}
 # Credentials a monitoring system sends (observe protects /metrics and /health/detailed).
 METRICS_TOKEN = "bench-metrics-token"
 EXTRA_ENDPOINTS = {
     "bare": [],
     "peers": ["/health/ready", "/metrics"],
     "observe": ["/health/ready", "/metrics"],
+    "project-bare": [],
+    "project-observe": ["/health/ready", "/metrics"],
 }
 
 
@@ -118,6 +126,56 @@ def make_wsgi_call():
     return call
 
 
+def make_asgi_call():
+    import asyncio
+
+    from benchsite.asgi import application as asgi_application
+
+    loop = asyncio.new_event_loop()
+    base_headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"inproc-bench"), (b"accept", b"*/*")]
+
+    async def one(path):
+        extra = [(k[5:].lower().replace("_", "-").encode(), v.encode()) for k, v in headers_for(path).items()]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": base_headers + extra,
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent = []
+        done = asyncio.Event()
+        body_given = []
+
+        async def receive():
+            if not body_given:
+                body_given.append(True)
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()  # Django listens for a disconnect until the response is out
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                done.set()
+
+        await asgi_application(scope, receive, send)
+        return sent[0]["status"]
+
+    def call(path):
+        return loop.run_until_complete(one(path))
+
+    return call
+
+
 def machine_busy_seconds():
     """CPU seconds all processes on the machine have used (user+nice+system+irq+softirq+steal)."""
     try:
@@ -134,14 +192,17 @@ def drain():
 
     Returns False when there is no such writer (other stacks, or a version without it).
     """
-    if settings.STACK != "observe":
+    if not settings.WITH_OBSERVE:
         return False
-    try:
-        from django_observe.errors import store
-    except ImportError:
-        return False
-    flush = getattr(store, "flush", None)
-    return bool(flush and flush(timeout=60.0))
+    for name in ("django_observe.errors.intake", "django_observe.errors.store"):  # newest layout first
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        flush = getattr(module, "flush", None)
+        if flush is not None:
+            return bool(flush(timeout=60.0))
+    return False
 
 
 def bench(call, path, n, warmup):
@@ -173,10 +234,10 @@ def bench(call, path, n, warmup):
 
 def observe_capabilities():
     """Which parts of django-observe exist in the installed version and are switched on."""
-    if settings.STACK != "observe":
+    if not settings.WITH_OBSERVE:
         return {}
     found = {}
-    for name in ("metrics", "sentry", "errors.store", "health.runner", "gunicorn", "logging", "middleware"):
+    for name in ("metrics", "sentry", "errors.intake", "errors.store", "health.runner", "gunicorn", "logging", "middleware"):
         try:
             found[name] = importlib.util.find_spec(f"django_observe.{name}") is not None
         except ModuleNotFoundError:
@@ -190,6 +251,9 @@ def observe_capabilities():
     except Exception:  # an old or absent SDK: report it as not initialised
         found["sentry_sdk_initialised"] = False
     found["prometheus_multiprocess"] = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    import django_observe
+
+    found["source"] = os.path.dirname(django_observe.__file__)
     from django.urls import get_resolver
 
     routes = sorted(str(p.pattern) for p in get_resolver().url_patterns)
@@ -202,26 +266,31 @@ def main():
     ap.add_argument("--n", type=int, default=20000, help="timed requests per endpoint for /ping and /db")
     ap.add_argument("--boom-n", type=int, default=1000, help="timed requests for /boom (0 = skip)")
     ap.add_argument("--extra-n", type=int, default=0, help="timed requests for /health/ready and /metrics (0 = skip)")
-    ap.add_argument("--modes", default="client,wsgi", help="comma list of client,wsgi")
+    ap.add_argument("--modes", default="client,wsgi", help="comma list of client,wsgi,asgi")
+    ap.add_argument("--asgi-n", type=int, default=2000, help="timed requests per endpoint in asgi mode (slower: thread hops)")
+    ap.add_argument("--aping", action="store_true", help="also /aping (the async view; always in asgi mode)")
     ap.add_argument("--round", type=int, default=1, help="round number, copied into the output")
     args = ap.parse_args()
-
-    call_command("migrate", interactive=False, verbosity=0)
 
     log_file = Path(settings.BENCH_LOG_FILE)
     if log_file.exists():
         log_file.write_text("")  # the handler appends (O_APPEND), so truncating is safe
 
-    makers = {"client": make_client_call, "wsgi": make_wsgi_call}
-    plan = [("/ping", args.n), ("/db", args.n)]
+    makers = {"client": make_client_call, "wsgi": make_wsgi_call, "asgi": make_asgi_call}
+    base_plan = [("/ping", args.n), ("/db", args.n)]
     if args.boom_n > 0:
-        plan.append(("/boom", args.boom_n))
+        base_plan.append(("/boom", args.boom_n))
     if args.extra_n > 0:
-        plan += [(ep, args.extra_n) for ep in EXTRA_ENDPOINTS[settings.STACK]]
+        base_plan += [(ep, args.extra_n) for ep in EXTRA_ENDPOINTS[settings.STACK]]
 
     total_requests = 0
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         call = makers[mode]()
+        plan = list(base_plan)
+        if args.aping or mode == "asgi":
+            plan.insert(1, ("/aping", args.n))
+        if mode == "asgi":
+            plan = [(path, min(n, args.asgi_n)) for path, n in plan]
         for path, n in plan:
             if path in EXTRA_ENDPOINTS[settings.STACK] and call(path) == 404:
                 # That capability has not landed in the installed version yet.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: ./memcheck.sh STACK        (STACK = bare | peers | observe)
+# Usage: ./memcheck.sh STACK        (STACK = bare | peers | observe | project-bare | project-observe)
 #
 # RSS growth of ONE gunicorn sync worker (-w 1): after a warm-up, after MEM_REQUESTS requests
 # (/ping and /db alternating) and after an error storm of MEM_ERRORS requests to /boom.
@@ -31,15 +31,13 @@ mkdir -p "$STATE" "$RESULTS_DIR"
 PY="$VENV/bin/python"
 
 conf=()
-if [[ "$STACK" == observe && "${OBSERVE_MULTIPROC:-1}" == 1 ]]; then
+if [[ "$STACK" == *observe && "${OBSERVE_MULTIPROC:-1}" == 1 ]]; then
     export PROMETHEUS_MULTIPROC_DIR="$STATE/prom-multiproc-$STACK-mem"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     conf=(--config "python:gunicorn_conf")
 fi
-# A fresh database per run: the same starting point every time (empty error tables), and
-# migrations that changed since the last run are applied from scratch.
-rm -f "$STATE/db-$STACK.sqlite3" "$STATE/db-$STACK.sqlite3-wal" "$STATE/db-$STACK.sqlite3-shm"
-"$PY" "$HERE/site/manage.py" migrate --noinput --skip-checks -v0
+# A fresh database per run (empty error tables), every stack with the same schema.
+"$PY" "$HERE/dbprep.py"
 LOG_FILE="$STATE/$STACK-app.jsonl"
 [[ -f "$LOG_FILE" ]] && : >"$LOG_FILE"
 
@@ -47,7 +45,7 @@ PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); pr
 BASE="http://127.0.0.1:$PORT"
 ERRLOG="$STATE/mem-$STACK.err"
 : >"$ERRLOG"
-PYTHONPATH="$HERE" "$VENV/bin/gunicorn" benchsite.wsgi:application "${conf[@]}" --chdir "$HERE/site" \
+PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/gunicorn" benchsite.wsgi:application "${conf[@]}" --chdir "$HERE/site" \
     --worker-class sync --workers 1 --bind "127.0.0.1:$PORT" \
     --error-logfile "$ERRLOG" --log-level warning >/dev/null 2>>"$ERRLOG" &
 GPID=$!
@@ -98,7 +96,7 @@ same_worker=1
 [[ "$(ps -o pid= --ppid "$GPID" | tr -d ' ' | head -1)" == "$WPID" ]] || same_worker=0
 
 stored="-"
-if [[ "$STACK" == observe ]]; then
+if [[ "$STACK" == *observe ]]; then
     # Rows in django-observe's own tables (the error tracker), as a sanity check of the storm.
     stored="$("$PY" - "$STATE/db-$STACK.sqlite3" <<'PYEOF'
 import sqlite3, sys

@@ -22,7 +22,7 @@ fi
 rm -f "$STATE/db-$STACK.sqlite3"
 "$VENV/bin/python" "$HERE/site/manage.py" migrate --noinput --skip-checks -v0
 PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-PYTHONPATH="$HERE" "$VENV/bin/gunicorn" benchsite.wsgi:application --config python:gunicorn_profile_conf \
+PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/gunicorn" benchsite.wsgi:application --config python:gunicorn_profile_conf \
     --chdir "$HERE/site" --worker-class sync --workers 2 --bind "127.0.0.1:$PORT" \
     --error-logfile "$STATE/profile-http.err" --log-level warning >/dev/null 2>&1 &
 GPID=$!

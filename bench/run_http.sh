@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Usage: SERVER=gunicorn|uvicorn ./run_http.sh STACK        (STACK = bare | peers | observe)
+# Usage: SERVER=gunicorn|uvicorn ./run_http.sh STACK
+#        (STACK = bare | peers | observe | project-bare | project-observe)
 #
-# One HTTP run of one stack: migrate, start the server on 127.0.0.1 (free port), wait until
+# One HTTP run of one stack: a fresh database with the common schema (dbprep.py), start the server on 127.0.0.1 (free port), wait until
 # /ping answers, smoke-check the endpoints, then per endpoint a short wrk warm-up and a timed
 # wrk run; prints req/s, latency p50/p99, the server processes' CPU time per request and where
 # the machine's CPU went, plus a RESULT line for summarize.py. Stops the server by its PID.
 #
-# SERVER=gunicorn: gunicorn sync workers (-w GUNICORN_WORKERS); the observe stack runs with
+# SERVER=gunicorn: gunicorn sync workers (-w GUNICORN_WORKERS); the observe stacks run with
 #   PROMETHEUS_MULTIPROC_DIR and the gunicorn hooks of gunicorn_conf.py (OBSERVE_MULTIPROC=1).
 # SERVER=uvicorn: uvicorn --workers UVICORN_WORKERS on benchsite.asgi (Django's ASGI handler).
+# Database: BENCH_DB=sqlite|postgresql, BENCH_CONN_MAX_AGE=0|60|... (settings.py), copied into
+#   every RESULT line as db= and cma=.
 #
 # Knobs (env): DURATION=10s WARMUP=2s WRK_THREADS=2 WRK_CONNECTIONS=16 GUNICORN_WORKERS=2
-#   UVICORN_WORKERS=2 ENDPOINTS="/ping /db" EXTRA_ENDPOINTS="/health/ready /metrics" (measured
+#   UVICORN_WORKERS=2 ENDPOINTS="/ping /db" (uvicorn: "/ping /aping /db") EXTRA_ENDPOINTS="/health/ready /metrics" (measured
 #   on stacks that serve them, EXTRA_DURATION=5s; "" = none) ROUND=1 RESULTS_DIR=...
 #   BENCH_VENV BENCH_STATE_DIR OBSERVE_MULTIPROC=1 PEERS_MULTIPROC=0
 set -euo pipefail
 
-STACK="${1:?usage: run_http.sh STACK   (bare | peers | observe)}"
+STACK="${1:?usage: run_http.sh STACK   (bare | peers | observe | project-bare | project-observe)}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${BENCH_VENV:-/tmp/obsbench-venv}"
 STATE="${BENCH_STATE_DIR:-/tmp/obsbench}"
@@ -26,7 +29,11 @@ WARMUP="${WARMUP:-2s}"
 EXTRA_DURATION="${EXTRA_DURATION:-5s}"
 THREADS="${WRK_THREADS:-2}"
 CONNS="${WRK_CONNECTIONS:-16}"
-ENDPOINTS="${ENDPOINTS:-/ping /db}"
+# /aping (async view) only under ASGI by default: under WSGI Django runs it with async_to_sync,
+# a new event loop per request, which no one deploys on purpose.
+if [[ "$SERVER" == uvicorn ]]; then ENDPOINTS="${ENDPOINTS:-/ping /aping /db}"; else ENDPOINTS="${ENDPOINTS:-/ping /db}"; fi
+DB="${BENCH_DB:-sqlite}"
+CMA="${BENCH_CONN_MAX_AGE:-0}"
 EXTRA_ENDPOINTS="${EXTRA_ENDPOINTS-/health/ready /metrics}"
 ROUND="${ROUND:-1}"
 RESULTS_DIR="${RESULTS_DIR:-$STATE/last-run}"
@@ -37,7 +44,7 @@ case "$SERVER" in
     *) echo "SERVER must be gunicorn or uvicorn" >&2; exit 2 ;;
 esac
 
-export STACK BENCH_STATE_DIR="$STATE"
+export STACK BENCH_STATE_DIR="$STATE" BENCH_DB="$DB" BENCH_CONN_MAX_AGE="$CMA"
 export PYTHONPYCACHEPREFIX="$STATE/pycache"   # keep __pycache__ out of the repo folder
 unset SENTRY_DSN SENTRY_SPOTLIGHT PROMETHEUS_MULTIPROC_DIR prometheus_multiproc_dir || true
 mkdir -p "$STATE" "$RESULTS_DIR"
@@ -46,17 +53,15 @@ mkdir -p "$STATE" "$RESULTS_DIR"
 PY="$VENV/bin/python"
 
 multiproc=0
-if [[ "$STACK" == observe && "${OBSERVE_MULTIPROC:-1}" == 1 ]] || [[ "$STACK" == peers && "${PEERS_MULTIPROC:-0}" == 1 ]]; then
+if [[ "$STACK" == *observe && "${OBSERVE_MULTIPROC:-1}" == 1 ]] || [[ "$STACK" == peers && "${PEERS_MULTIPROC:-0}" == 1 ]]; then
     multiproc=1
     export PROMETHEUS_MULTIPROC_DIR="$STATE/prom-multiproc-$STACK-$SERVER"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR"
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 fi
 
-# A fresh database per run: the same starting point every time (empty error tables), and
-# migrations that changed since the last run are applied from scratch.
-rm -f "$STATE/db-$STACK.sqlite3" "$STATE/db-$STACK.sqlite3-wal" "$STATE/db-$STACK.sqlite3-shm"
-"$PY" "$HERE/site/manage.py" migrate --noinput --skip-checks -v0
+# A fresh database per run (empty error tables), every stack with the same schema.
+"$PY" "$HERE/dbprep.py"
 
 LOG_FILE="$STATE/$STACK-app.jsonl"
 [[ -f "$LOG_FILE" ]] && : >"$LOG_FILE"
@@ -74,7 +79,7 @@ if [[ "$SERVER" == gunicorn ]]; then
         hooks="$(cd "$HERE" && "$PY" -c 'import gunicorn_conf; print(gunicorn_conf.BENCH_HOOKS)' 2>/dev/null | tr ' ' '_' || echo unknown)"
     fi
     # --chdir puts site/ on sys.path; PYTHONPATH makes gunicorn_conf importable as python:gunicorn_conf.
-    PYTHONPATH="$HERE" "$VENV/bin/gunicorn" benchsite.wsgi:application "${conf[@]}" \
+    PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/gunicorn" benchsite.wsgi:application "${conf[@]}" \
         --chdir "$HERE/site" \
         --worker-class sync --workers "$WORKERS" \
         --bind "127.0.0.1:$PORT" \
@@ -142,16 +147,16 @@ child_cpu_seconds() {
     sed -n 2p "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); t += p[1] * 60 + p[2] } print t }'
 }
 
-smoke="/ping=$(http_code /ping) /db=$(http_code /db) /boom=$(http_code /boom)"
+smoke="/ping=$(http_code /ping) /aping=$(http_code /aping) /db=$(http_code /db) /boom=$(http_code /boom)"
 measure_extra=""
 for ep in $EXTRA_ENDPOINTS; do
     code="$(http_code "$ep" -H "$(auth_for "$ep")")"
     smoke="$smoke $ep=$code"
     [[ "$code" == 200 ]] && measure_extra="$measure_extra $ep"
 done
-echo "== run_http.sh STACK=$STACK SERVER=$SERVER round=$ROUND  -w $WORKERS pid $GPID on 127.0.0.1:$PORT  wrk -t$THREADS -c$CONNS -d$DURATION (warm-up $WARMUP)  prometheus multiprocess=$multiproc hooks=$hooks"
-echo "   smoke: $smoke   (expected: 200 200 500; extras measured only where 200)"
-case "$smoke" in *"/ping=200 /db=200 /boom=500"*) ;; *) echo "smoke check failed" >&2; tail -20 "$ERRLOG" >&2; exit 1 ;; esac
+echo "== run_http.sh STACK=$STACK SERVER=$SERVER db=$DB cma=$CMA round=$ROUND  -w $WORKERS pid $GPID on 127.0.0.1:$PORT  wrk -t$THREADS -c$CONNS -d$DURATION (warm-up $WARMUP)  prometheus multiprocess=$multiproc hooks=$hooks"
+echo "   smoke: $smoke   (expected: 200 200 200 500; extras measured only where 200)"
+case "$smoke" in *"/ping=200 /aping=200 /db=200 /boom=500"*) ;; *) echo "smoke check failed" >&2; tail -20 "$ERRLOG" >&2; exit 1 ;; esac
 
 total_requests=0
 run_wrk() {  # endpoint duration
@@ -193,7 +198,7 @@ run_wrk() {  # endpoint duration
         "$ep" "$rps" "$p50" "$p99" "$reqs" "$non2xx" "$sockerr" "$cpu_us"
     printf '                  CPU in cores during the run: busy %s = server %s + wrk %s + softirq %s + other processes %s\n' \
         "$cores_busy" "$cores_server" "$cores_wrk" "$cores_softirq" "$cores_other"
-    echo "RESULT server=$SERVER stack=$STACK round=$ROUND endpoint=$ep rps=$rps p50_ms=$p50 p99_ms=$p99 requests=$reqs non2xx=$non2xx sock_errors=$sockerr server_cpu_us=$cpu_us cores_server=$cores_server cores_wrk=$cores_wrk cores_softirq=$cores_softirq cores_other=$cores_other duration=$dur threads=$THREADS conns=$CONNS workers=$WORKERS multiproc=$multiproc"
+    echo "RESULT server=$SERVER db=$DB cma=$CMA stack=$STACK round=$ROUND endpoint=$ep rps=$rps p50_ms=$p50 p99_ms=$p99 requests=$reqs non2xx=$non2xx sock_errors=$sockerr server_cpu_us=$cpu_us cores_server=$cores_server cores_wrk=$cores_wrk cores_softirq=$cores_softirq cores_other=$cores_other duration=$dur threads=$THREADS conns=$CONNS workers=$WORKERS multiproc=$multiproc"
 }
 
 for ep in $ENDPOINTS; do run_wrk "$ep" "$DURATION"; done

@@ -1,16 +1,27 @@
 """Benchmark settings. One Django project, several observability stacks, picked by env STACK.
 
-  STACK=bare     plain Django: the minimal common base below, nothing else.
-  STACK=peers    the base + what a user stacks up today from the peer packages:
-                 django-prometheus, django-structlog (JSON to a file), django-guid,
-                 sentry-sdk with DjangoIntegration and dsn=None; django-health-check
-                 serves /health/ready (URL only, no middleware).
-  STACK=observe  the base + django-observe with everything a production user turns on:
-                 ObserveMiddleware first, JSON access log to a file, metrics
-                 (multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set), local error
-                 capture, the Sentry helper with no DSN, health endpoints.
+  STACK=bare             plain Django: the minimal common base below, nothing else.
+  STACK=peers            the base + what a user stacks up today from the peer packages:
+                         django-prometheus, django-structlog (JSON to a file), django-guid,
+                         sentry-sdk with DjangoIntegration and dsn=None; django-health-check
+                         serves /health/ready (URL only, no middleware).
+  STACK=observe          the base + django-observe with everything a production user turns on:
+                         ObserveMiddleware first, JSON access log to a file, metrics
+                         (multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set), local error
+                         capture, the Sentry helper with no DSN, health endpoints.
+  STACK=project-bare     what `django-admin startproject` gives: the contrib apps (admin, auth,
+                         contenttypes, sessions, messages, staticfiles), its seven middleware,
+                         the template engine, /admin/ in the URLs.
+  STACK=project-observe  project-bare + django-observe exactly as in `observe`.
 
-Everything that is not inside a stack block is identical for every stack.
+Everything that is not inside a stack block is identical for every stack. The database is
+identical too: every stack's database is migrated with django-observe's tables and indexes
+(dbprep.py, BENCH_SCHEMA_OBSERVE=1 while migrating), so no stack pays or saves for its schema
+size (SQLite parses the whole schema on each new connection).
+
+Database (env): BENCH_DB=sqlite (default) | postgresql, BENCH_CONN_MAX_AGE=0 (default: a new
+connection per request) | 60 | ..., BENCH_PG_URL (server and credentials; each stack uses its own
+database ``obsbench_<stack>`` there, made by dbprep.py).
 Runtime state (SQLite files, JSON logs) goes to BENCH_STATE_DIR (default /tmp/obsbench).
 """
 
@@ -21,6 +32,11 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 STACK = os.environ.get("STACK", "bare")
+STACKS = ("bare", "peers", "observe", "project-bare", "project-observe")
+if STACK not in STACKS:
+    raise ImproperlyConfigured(f"Unknown STACK={STACK!r} (expected one of {', '.join(STACKS)})")
+PROJECT = STACK.startswith("project-")
+WITH_OBSERVE = STACK in ("observe", "project-observe")
 ASGI_APPLICATION = "benchsite.asgi.application"
 STATE_DIR = Path(os.environ.get("BENCH_STATE_DIR", "/tmp/obsbench"))
 STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -35,28 +51,87 @@ ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "benchsite.urls"
 WSGI_APPLICATION = "benchsite.wsgi.application"
 
-INSTALLED_APPS = [
-    "core",
-]
+if PROJECT:
+    # Exactly what `django-admin startproject` writes (Django 5.2), plus the bench app.
+    INSTALLED_APPS = [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+        "core",
+    ]
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+    TEMPLATES = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [],
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ],
+            },
+        },
+    ]
+    STATIC_URL = "static/"
+else:
+    INSTALLED_APPS = [
+        "core",
+    ]
+    # Only the Django default middleware that does not need sessions/auth/templates
+    # (the views use none of those). Same list, same order, in every minimal stack.
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+    TEMPLATES = []
 
-# Only the Django default middleware that does not need sessions/auth/templates
-# (the views use none of those). Same list, same order, in every stack.
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
-]
-
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        # BENCH_DB_FILE (ablate.py only): another file, e.g. bare Django on a database that also
-        # holds observe's tables, to separate SQLite's per-connection schema parsing from our code.
-        "NAME": os.environ.get("BENCH_DB_FILE") or STATE_DIR / f"db-{STACK}.sqlite3",
-        # CONN_MAX_AGE left at Django's default (0): a new SQLite connection per request.
+BENCH_DB = os.environ.get("BENCH_DB", "sqlite")
+CONN_MAX_AGE = int(os.environ.get("BENCH_CONN_MAX_AGE", "0"))
+if BENCH_DB == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            # BENCH_DB_FILE (ablate.py only): another file for the same stack.
+            "NAME": os.environ.get("BENCH_DB_FILE") or STATE_DIR / f"db-{STACK}.sqlite3",
+            # 0 (Django's default): a new SQLite connection per request.
+            "CONN_MAX_AGE": CONN_MAX_AGE,
+        }
     }
-}
+elif BENCH_DB == "postgresql":
+    from urllib.parse import urlsplit
 
-TEMPLATES = []
+    _pg = urlsplit(os.environ.get("BENCH_PG_URL", "postgres://observe:observe@127.0.0.1:5432/observe"))
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": _pg.hostname or "127.0.0.1",
+            "PORT": _pg.port or 5432,
+            "USER": _pg.username or "",
+            "PASSWORD": _pg.password or "",
+            "NAME": "obsbench_" + STACK.replace("-", "_"),
+            "CONN_MAX_AGE": CONN_MAX_AGE,
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"Unknown BENCH_DB={BENCH_DB!r} (expected 'sqlite' or 'postgresql')")
+
+# dbprep.py migrates every stack's database with django-observe's migrations too, so all stacks
+# run on the same schema. Only while migrating: the app is not installed at run time.
+if os.environ.get("BENCH_SCHEMA_OBSERVE") == "1" and not WITH_OBSERVE:
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_observe"]
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -69,7 +144,7 @@ BENCH_LOG_FILE = STATE_DIR / f"{STACK}-app.jsonl"
 # ---------------------------------------------------------------------------
 # Stack blocks
 # ---------------------------------------------------------------------------
-if STACK == "bare":
+if STACK in ("bare", "project-bare"):
     pass
 
 elif STACK == "peers":
@@ -93,8 +168,8 @@ elif STACK == "peers":
         "django_prometheus.middleware.PrometheusAfterMiddleware",
     ]
 
-    # django-prometheus DB wrapper (query/connection/error counters) around SQLite.
-    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+    # django-prometheus DB wrapper (query/connection/error counters) around the same backend.
+    DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
 
     # django-guid: package defaults (Correlation-ID header in and out, validated uuid4).
     DJANGO_GUID = {}
@@ -165,12 +240,12 @@ elif STACK == "peers":
     os.environ.pop("SENTRY_SPOTLIGHT", None)
     sentry_sdk.init(dsn=None, integrations=[DjangoIntegration()])
 
-elif STACK == "observe":
+elif WITH_OBSERVE:
     # django-observe as its docs tell a production user to set it up: one app, one
     # middleware FIRST, one OBSERVE dict, one include() in urls.py. Nothing else.
     from django_observe.conf import DEFAULTS as _OBSERVE_KEYS
 
-    INSTALLED_APPS += ["django_observe"]
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_observe"]
     MIDDLEWARE = ["django_observe.middleware.ObserveMiddleware", *MIDDLEWARE]
 
     # Never a DSN from the environment: errors stay local (Sentry helper installed, no transport).
@@ -196,6 +271,3 @@ elif STACK == "observe":
     # Keys the installed version does not know yet are left out (the capability that
     # reads them has not landed), so the stack runs with whatever exists.
     OBSERVE = {key: value for key, value in _observe.items() if key in _OBSERVE_KEYS}
-
-else:
-    raise ImproperlyConfigured(f"Unknown STACK={STACK!r} (expected 'bare', 'peers' or 'observe')")

@@ -1,4 +1,4 @@
-"""The same three views for every stack; each stack adds the URLs its packages document."""
+"""The same four views for every stack; each stack adds the URLs its packages document."""
 
 from django.conf import settings
 from django.urls import include, path
@@ -7,6 +7,7 @@ from core import views
 
 urlpatterns = [
     path("ping", views.ping),
+    path("aping", views.aping),
     path("db", views.db),
     path("boom", views.boom),
 ]
@@ -24,6 +25,11 @@ if settings.STACK == "peers":
             HealthCheckView.as_view(checks=["health_check.checks.Database", "health_check.checks.Cache"]),
         )
     )
-elif settings.STACK == "observe":
+if settings.PROJECT:
+    from django.contrib import admin
+
+    # What startproject's urls.py has.
+    urlpatterns.append(path("admin/", admin.site.urls))
+if settings.WITH_OBSERVE:
     # /metrics and /health, /health/live, /health/ready, /health/detailed (whatever has landed).
     urlpatterns.append(path("", include("django_observe.urls")))

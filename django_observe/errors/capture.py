@@ -32,11 +32,11 @@ from django.core.signals import got_request_exception
 from django.http import HttpRequest
 from sentry_sdk.utils import event_from_exception
 
-from .. import context, metrics
+from .. import context
 from ..conf import get_settings
-from . import events, scrub, store
+from ..guard import Guard
+from . import events, intake, scrub
 
-logger = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 Hint = dict[str, Any]
@@ -60,10 +60,11 @@ class CaptureState:
     capture_logs: bool = False  # our root-logger handler builds events
     user_before_send: BeforeSend | None = None
     handler: logging.Handler | None = None
-    failure_logged: bool = False
 
 
 _state = CaptureState()
+# A failure of ours while capturing: the event is dropped (never sent unscrubbed), counted, logged once.
+_GUARD = Guard("sentry", "Could not prepare a captured error; it was dropped")
 
 
 def install(client: Any, *, ours: bool, user_before_send: BeforeSend | None, requests: bool, logs: bool) -> None:
@@ -104,9 +105,10 @@ def log_handler() -> logging.Handler | None:
 
 def before_send(event: Event, hint: Hint) -> Event | None:
     """Scrub again, tag with the request id, run the user's hook, then feed the local store."""
-    try:
-        conf = get_settings()
-        scrub.scrub_event(event, conf.REDACT_KEYS)
+    scrubbed = False
+    request_id = None
+    with _GUARD:
+        scrub.scrub_event(event, get_settings().REDACT_KEYS)
         request_id = context.get_request_id()
         if request_id:
             tags = event.get("tags")
@@ -115,24 +117,16 @@ def before_send(event: Event, hint: Hint) -> Event | None:
             tags.setdefault("request_id", request_id)
         if context.task_id_var.get():
             event.setdefault("tags", {}).setdefault("celery_task_id", context.task_id_var.get())
-    except Exception:
-        # Never send an event we could not scrub.
-        _internal_failure()
-        return None
+        scrubbed = True
+    if not scrubbed:
+        return None  # never send an event we could not scrub
     user_hook = _state.user_before_send
     if user_hook is not None:
         event = user_hook(event, hint)  # type: ignore[assignment]
         if event is None:
             return None
-    store.submit(event, request_id=request_id, user_id=context.get_user_id(), shortcut=hint.get("observe_shortcut"))
+    intake.submit(event, request_id=request_id, user_id=context.get_user_id(), shortcut=hint.get("observe_shortcut"))
     return event
-
-
-def _internal_failure() -> None:
-    metrics.internal_error("sentry")
-    if not _state.failure_logged:
-        _state.failure_logged = True
-        logger.warning("Could not prepare a captured error; it was dropped.", exc_info=True)
 
 
 # --- capture: our own entry points (lean mode, and the public helpers) ---------------
@@ -169,7 +163,7 @@ def _count_known(shortcut: Any) -> bool:
     client = _state.client
     if client is None or getattr(client, "transport", None) is not None or _state.user_before_send is not None:
         return False  # events also go to Sentry, or a user hook must see each one
-    return store.store.count_known(shortcut)
+    return intake.buffer.count_known(shortcut)
 
 
 def _exc_info(error: BaseException) -> tuple[type[BaseException], BaseException, TracebackType | None]:
@@ -206,7 +200,7 @@ def capture_exception(
     Goes to Sentry (when a DSN is set) and to the local store. Returns the event id, or
     None when nothing was captured (no exception, already captured, dropped). Never raises.
     """
-    try:
+    with _GUARD:
         if error is None:
             error = sys.exc_info()[1]
         if error is None or _already_captured(error):
@@ -226,9 +220,7 @@ def capture_exception(
         if request is not None:
             _add_request(event, request)
         return _capture(event, hint, tags, extra)
-    except Exception:
-        _internal_failure()
-        return None
+    return None
 
 
 def capture_message(
@@ -239,14 +231,12 @@ def capture_message(
     extra: dict[str, Any] | None = None,
 ) -> str | None:
     """Capture a message (no exception) with the request id and your context; returns the event id."""
-    try:
+    with _GUARD:
         event: Event = {"level": level, "message": message, "logentry": {"message": message, "formatted": message}}
         if request is not None:
             _add_request(event, request)
         return _capture(event, {}, tags, extra)
-    except Exception:
-        _internal_failure()
-        return None
+    return None
 
 
 def on_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
@@ -260,10 +250,8 @@ def on_request_exception(sender: Any, request: HttpRequest | None = None, **kwar
 
 
 def _add_request(event: Event, request: HttpRequest) -> None:
-    try:
+    with _GUARD:  # a half-built request section is not worth losing the event for
         events.add_request(event, request, bool(get_settings().SENTRY_SEND_DEFAULT_PII))
-    except Exception:  # a half-built request section is not worth losing the event for
-        _internal_failure()
 
 
 class ErrorLogHandler(logging.Handler):
@@ -277,7 +265,7 @@ class ErrorLogHandler(logging.Handler):
         super().__init__(level=logging.ERROR)
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
+        with _GUARD:
             name = record.name
             if name in SKIPPED_LOGGERS or name.startswith(_SKIPPED_DOTTED) or not _state.capture_logs:
                 return
@@ -308,8 +296,6 @@ class ErrorLogHandler(logging.Handler):
             if request is not None:
                 _add_request(event, request)
             _capture(event, hint)
-        except Exception:
-            _internal_failure()
 
 
 _STRUCTLOG_META = frozenset({"event", "exc_info", "exception", "stack_info", "level", "logger", "timestamp", "_record", "_from_structlog"})

@@ -1,11 +1,15 @@
-"""Resolve, mute and reopen error groups, with a history row per change.
+"""Every status change of an error group, with a history row per change.
 
-Used by the admin actions; callable from your own code too (e.g. resolve everything
-fixed by a deploy). Every function takes the acting user's name for the history.
+By people (the admin actions; callable from your own code too, e.g. resolve everything
+fixed by a deploy): ``resolve``, ``mute``, ``reopen``, each taking the acting user's name.
+By new events (the writer, inside the group's transaction): ``apply_new_events`` reopens a
+resolved group (a regression) or unmutes a group whose mute condition was reached, and
+``record_created`` notes a group's first event.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -77,3 +81,61 @@ def reopen(groups: Iterable[ErrorGroup], actor: str = "") -> int:
         )
         _record(targets, ErrorGroupChange.Kind.REOPENED, actor, "", now)
     return len(targets)
+
+
+# --- by new events: the writer, inside the group's transaction ---------------------------
+
+_RELEASE_VERSION = re.compile(r"\d+(?:\.\d+)+")
+
+
+def release_reopens(resolved_in_release: str, event_release: str) -> bool:
+    """Does an event from ``event_release`` reopen a group resolved in ``resolved_in_release``?
+
+    Resolved without a release: any new event. Resolved in X: events from X or a later
+    version (dotted numbers compared as numbers, so 1.10 > 1.9, ``shop@2.0.1`` works too); events still coming from older
+    deployments are counted but do not reopen. Releases that are not version-like reopen
+    only when equal to X.
+    """
+    if not resolved_in_release:
+        return True
+    if event_release == resolved_in_release:
+        return True
+    ours, fixed = _RELEASE_VERSION.search(event_release or ""), _RELEASE_VERSION.search(resolved_in_release)
+    if ours is None or fixed is None:  # commit hashes and other names: no order to compare
+        return False
+    return [int(n) for n in ours.group().split(".")] > [int(n) for n in fixed.group().split(".")]
+
+
+def record_created(group: ErrorGroup, alias: str, now: datetime) -> None:
+    """History: the group's first event."""
+    ErrorGroupChange.objects.using(alias).create(group=group, kind=ErrorGroupChange.Kind.CREATED, at=now)
+
+
+def apply_new_events(group: ErrorGroup, release: str, alias: str, now: datetime) -> bool:
+    """What new events (from ``release``) do to ``group``'s status; True when they reopened it (a regression).
+
+    Resolved: reopened when ``release_reopens`` says so. Muted: unmuted once its time passed or
+    its event count was reached. Both are conditional UPDATEs: among concurrent writers, even
+    across processes, exactly one sees rowcount 1, records the change and (regression) reports it.
+    """
+    groups = ErrorGroup.objects.using(alias)
+    changes = ErrorGroupChange.objects.using(alias)
+    if group.status == ErrorGroup.Status.RESOLVED and release_reopens(group.resolved_in_release, release):
+        if groups.filter(pk=group.pk, status=ErrorGroup.Status.RESOLVED).update(
+            status=ErrorGroup.Status.UNRESOLVED, regressed_at=now, resolved_at=None
+        ):
+            note = f"new event in release {release}" if release else "new event"
+            changes.create(group=group, kind=ErrorGroupChange.Kind.REGRESSED, at=now, note=note)
+            return True
+    elif group.status == ErrorGroup.Status.MUTED and _mute_over(group, now):
+        if groups.filter(pk=group.pk, status=ErrorGroup.Status.MUTED).update(
+            status=ErrorGroup.Status.UNRESOLVED, muted_until=None, muted_until_count=None
+        ):
+            changes.create(group=group, kind=ErrorGroupChange.Kind.UNMUTED, at=now, note="mute condition reached")
+    return False
+
+
+def _mute_over(group: ErrorGroup, now: datetime) -> bool:
+    return (group.muted_until is not None and group.muted_until <= now) or (
+        group.muted_until_count is not None and group.count >= group.muted_until_count
+    )

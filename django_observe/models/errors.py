@@ -1,6 +1,6 @@
 """The local error tracker's tables: groups, sampled events, hourly counts, change history.
 
-Written by ``errors.store`` (counts with ``count = count + n`` in SQL, never
+Written by ``errors.writes`` (counts with ``count = count + n`` in SQL, never
 read-modify-write) and by the lifecycle actions in ``errors.lifecycle``; read by the admin.
 """
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from django_observe import sentry
-from django_observe.errors import store
+from django_observe import guard, sentry
+from django_observe.errors import intake
+from django_observe.errors.tally import Stats
 
 
 @pytest.fixture
@@ -39,10 +40,9 @@ def client500() -> Client:
 
 @pytest.fixture(autouse=True)
 def _fresh_store() -> Iterator[None]:
-    store.store.flush(5)
-    store.store.stats = store.Stats()
-    store.store._kept.clear()
-    store.store._spare_at.clear()
-    store.store._failure_logged = False
+    intake.buffer.flush(5)
+    intake.buffer.stats = Stats()
+    intake.buffer.forget_groups()
+    guard.forget_logged()  # "logged once per process": each test sees its first failure logged
     yield
-    store.store.close()  # also closes the writer's connection, so test databases can be dropped
+    intake.buffer.close()  # also closes the writer's connection, so test databases can be dropped

@@ -1,4 +1,4 @@
-"""Helpers for the error tracker's subprocess tests: a fresh database per test, queries through manage.py."""
+"""Helpers for the error tracker's tests: one captured failure; a fresh database per subprocess test, queries through manage.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,20 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from django_observe.errors.capture import capture_exception
 from tests.servers import manage, server_env
+
+
+def boom(message: str = "order 1 failed") -> None:
+    raise ValueError(message)
+
+
+def capture_boom(message: str = "order 1 failed") -> None:
+    """Capture one ValueError raised in ``boom`` (the same group every time)."""
+    try:
+        boom(message)
+    except ValueError as error:
+        capture_exception(error)
 
 
 @contextlib.contextmanager

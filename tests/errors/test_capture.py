@@ -13,7 +13,7 @@ from django.core import serializers
 from django.test import Client
 
 from django_observe import sentry
-from django_observe.errors import store
+from django_observe.errors import intake
 from django_observe.logging import make_formatter
 from django_observe.models import ErrorEvent, ErrorGroup
 
@@ -100,7 +100,7 @@ def test_structlog_error_lines_are_captured_with_their_event_name() -> None:
 
 def test_warnings_and_our_own_loggers_are_not_captured() -> None:
     logging.getLogger("shop").warning("just a warning")
-    logging.getLogger("django_observe.errors.store").error("our own failure")
+    logging.getLogger("django_observe.errors.writes").error("our own failure")
     assert not ErrorGroup.objects.exists()
 
 
@@ -185,7 +185,7 @@ def test_errors_disabled_stores_nothing(observe: Any, client500: Client) -> None
     observe(ERRORS_ENABLED=False)
     client500.get("/boom/")
     assert not ErrorGroup.objects.exists()
-    assert store.store.stats.submitted == 0
+    assert intake.buffer.stats.submitted == 0
 
 
 def test_refuses_options_that_switch_the_sdk_scrubber_off() -> None:

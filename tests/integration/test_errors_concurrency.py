@@ -21,7 +21,7 @@ WORKER = f"""
 import django, json
 django.setup()
 from django_observe import sentry
-from django_observe.errors import store
+from django_observe.errors import intake
 
 def fail(number):
     if number % 2:
@@ -33,8 +33,8 @@ for number in range({PER_PROCESS}):
         fail(number)
     except Exception as error:
         sentry.capture_exception(error)
-store.flush(120)
-stats = store.store.stats
+intake.flush(120)
+stats = intake.buffer.stats
 print("STATS=" + json.dumps({{"dropped": stats.dropped_db + stats.dropped_queue_full, "submitted": stats.submitted}}))
 """
 

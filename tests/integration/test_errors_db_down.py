@@ -15,7 +15,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from django_observe import sentry
-from django_observe.errors import store
+from django_observe.errors import intake
 from tests.errors.conftest import _fresh_store, observe  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -70,12 +70,12 @@ def test_unreachable_error_database_never_breaks_the_request(
     sentry.init_sentry()
     before = dropped()
     client = Client(raise_request_exception=False)
-    with caplog.at_level(logging.WARNING, logger="django_observe.errors.store"):
+    with caplog.at_level(logging.WARNING, logger="django_observe"):
         responses = [client.get("/boom/") for _ in range(3)]
-        assert store.flush(20)
+        assert intake.flush(20)
     assert [r.status_code for r in responses] == [500, 500, 500]
     assert b"Server Error" in responses[0].content  # Django's normal 500 page
-    assert store.store.stats.dropped_db == 3
+    assert intake.buffer.stats.dropped_db == 3
     assert dropped() - before == 3
-    warnings = [r for r in caplog.records if r.name == "django_observe.errors.store"]
+    warnings = [r for r in caplog.records if "Captured errors are being dropped" in r.getMessage()]
     assert len(warnings) == 1 and repr(unreachable_alias) in warnings[0].getMessage()

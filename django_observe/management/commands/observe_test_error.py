@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from ... import sentry
 from ...conf import get_settings
-from ...errors import store
+from ...errors import intake
 from ...errors.capture import send_test_error
 from ...models import ErrorEvent
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if not conf.ERRORS_ENABLED:
             self.stdout.write("ERRORS_ENABLED is off: not stored locally.")
             return
-        store.flush(options["timeout"])
+        intake.flush(options["timeout"])
         stored = ErrorEvent.objects.using(conf.ERRORS_DATABASE).filter(event_id=event_id).select_related("group").first()
         if stored is None:
             self.stderr.write("Not stored locally: check the log for 'Captured errors are being dropped'.")

@@ -1,54 +1,20 @@
-"""The store: exact counts, sampled events, regressions, mutes, bounds."""
+"""Status changes (errors/lifecycle.py): by people (resolve, mute, reopen) and by new events (regressions, unmutes)."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from django_observe import sentry
-from django_observe.errors import lifecycle, store
-from django_observe.errors.signals import error_group_created, error_group_regressed
-from django_observe.errors.store import cap_size, release_reopens
-from django_observe.models import ErrorEvent, ErrorGroup, ErrorGroupChange, ErrorGroupHourly
+from django_observe.errors import lifecycle
+from django_observe.errors.lifecycle import release_reopens
+from django_observe.errors.signals import error_group_regressed
+from django_observe.models import ErrorEvent, ErrorGroup, ErrorGroupChange
+from tests.errors.support import capture_boom
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_errors")]
-
-
-def boom(message: str = "order 1 failed") -> None:
-    raise ValueError(message)
-
-
-def capture_boom(message: str = "order 1 failed") -> None:
-    try:
-        boom(message)
-    except ValueError as error:
-        sentry.capture_exception(error)
-
-
-def test_stored_events_are_sampled_per_hour_while_the_count_stays_exact(observe: Any) -> None:
-    observe(ERRORS_EVENTS_PER_HOUR=3)
-    for number in range(20):
-        capture_boom(f"order {number} failed")
-    group = ErrorGroup.objects.get()
-    assert group.count == 20
-    assert ErrorEvent.objects.count() == 3
-    assert ErrorGroupHourly.objects.get().stored == 3
-
-
-def test_new_groups_send_a_signal_once() -> None:
-    created = []
-    error_group_created.connect(lambda sender, group, **kw: created.append(group.pk), weak=False, dispatch_uid="t1")
-    try:
-        capture_boom()
-        capture_boom()
-    finally:
-        error_group_created.disconnect(dispatch_uid="t1")
-    assert created == [ErrorGroup.objects.get().pk]
-    assert list(ErrorGroupChange.objects.values_list("kind", flat=True)) == ["created"]
 
 
 def test_an_event_on_a_resolved_group_reopens_it_once_with_history_and_signal(observe: Any) -> None:
@@ -113,17 +79,3 @@ def test_reopen_and_history_record_the_actor() -> None:
         ("resolved", "carol", "in release 2.0"),
         ("reopened", "dave", ""),
     ]
-
-
-def test_event_data_is_capped_in_size() -> None:
-    frames = [{"function": f"f{n}", "vars": {"blob": "x" * 500}, "pre_context": ["y" * 200] * 5} for n in range(100)]
-    event = {"exception": {"values": [{"type": "E", "value": "v", "stacktrace": {"frames": frames}}]}, "breadcrumbs": {"values": [{"message": "z" * 1000}] * 50}}
-    capped = cap_size(json.dumps(event), 8192)
-    assert len(json.dumps(capped)) <= 8192
-    assert capped["_observe_truncated"] is True
-    assert capped["exception"]["values"][0]["type"] == "E"
-
-
-def test_submit_never_raises_on_garbage() -> None:
-    store.submit({"exception": "not a dict"})  # type: ignore[dict-item]
-    store.submit(None)  # type: ignore[arg-type]

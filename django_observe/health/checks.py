@@ -34,6 +34,7 @@ from health_check import checks as hc_checks
 from health_check.base import HealthCheck
 from health_check.exceptions import HealthCheckException, ServiceUnavailable, ServiceWarning
 
+from .._compat import select_one
 from ..models import HealthCheckRun
 
 #: Name of the Celery task that records a run (the beat schedule entry points at it).
@@ -123,9 +124,10 @@ def _check_row(row: Any) -> None:
 
 
 def _select_one(connection: Any) -> Any:
-    compiler = connection.ops.compiler("SQLCompiler")(hc_checks._SelectOne(), connection, None)
+    expression = select_one()
+    compiler = connection.ops.compiler("SQLCompiler")(expression, connection, None)
     with connection.cursor() as cursor:
-        cursor.execute(*compiler.compile(hc_checks._SelectOne()))
+        cursor.execute(*compiler.compile(expression))
         return cursor.fetchone()
 
 

@@ -31,11 +31,13 @@ from django.utils.http import http_date
 
 from .. import tokens
 from ..conf import get_settings
+from ..guard import Guard
 from . import runner as health_runner
 
 logger = logging.getLogger(__name__)
 
 TOKEN_META_KEY = "HTTP_X_HEALTH_TOKEN"
+_GUARD = Guard("health", "A health endpoint failed inside django-observe; it answered 503")
 View = Callable[[HttpRequest], HttpResponse]
 
 
@@ -74,12 +76,10 @@ def _probe(view: Callable[[HttpRequest], HttpResponse], does_io: bool) -> View:
         if refused is not None:
             refused["Cache-Control"] = NEVER_CACHE
             return refused
-        try:
+        with _GUARD:
             return view(request)
-        except Exception:
-            # A bug of ours: count it, log it once, and answer like a failed probe (never a 500 page).
-            _internal_failure()
-            return _json(request, {"status": "fail"}, 503)
+        # A bug of ours (counted, logged once): answer like a failed probe, never with a 500 page.
+        return _json(request, {"status": "fail"}, 503)
 
     final = login_not_required(wrapped)
     final.does_io = does_io  # type: ignore[attr-defined]
@@ -189,22 +189,6 @@ def system_resources() -> dict[str, float | None]:
         except (psutil.Error, OSError):
             found[key] = None
     return found
-
-
-_failures_logged = False
-
-
-def _internal_failure() -> None:
-    global _failures_logged
-    try:
-        from .. import metrics
-
-        metrics.internal_error("health")
-    except Exception:  # pragma: no cover - metrics off or broken
-        pass
-    if not _failures_logged:
-        _failures_logged = True
-        logger.warning("A health endpoint failed inside django-observe; it answered 503.", exc_info=True)
 
 
 live = _probe(_live, does_io=False)

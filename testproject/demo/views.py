@@ -144,10 +144,20 @@ def whoami(request: HttpRequest) -> JsonResponse:
 
 
 def enqueue(request: HttpRequest) -> JsonResponse:
-    """Publishes a Celery task from inside a request (the request id travels with it)."""
-    from .tasks import record_context
+    """Publishes a Celery task from inside a request (the request id travels with it).
 
-    result = record_context.delay(request.GET.get("label", "demo"))
+    ?task=work (with &fail=1 it raises), ?task=publish_child (publishes a task itself), else demo.record_context.
+    """
+    from . import tasks
+
+    label = request.GET.get("label", "demo")
+    chosen = request.GET.get("task", "")
+    if chosen == "work":
+        result = tasks.work.delay(label, fail=request.GET.get("fail") == "1")
+    elif chosen == "publish_child":
+        result = tasks.publish_child.delay(label)
+    else:
+        result = tasks.record_context.delay(label)
     return JsonResponse({"task_id": result.id})
 
 

@@ -73,7 +73,7 @@ class Metrics:
         self.cache_ops: Counter = get("cache_operations_total")  # type: ignore[assignment]
         self.build_info: Gauge = get("build_info")  # type: ignore[assignment]
         self.internal: Counter = get("observe_internal_errors_total")  # type: ignore[assignment]
-        self.build_labels: tuple[str, str, str] = ("", "", "")
+        self.build_labels: tuple[str, str, str] | None = None
         self.set_build_info(build_labels)
         from .collectors import UptimeCollector, prefixed
 
@@ -87,11 +87,14 @@ class Metrics:
 
     def set_build_info(self, build_labels: tuple[str, str, str]) -> None:
         """One ``build_info`` series: the identity now configured."""
-        previous = getattr(self, "build_labels", None)
+        previous = self.build_labels
         if previous is not None and previous != build_labels:
-            # remove(), not clear(): prometheus_client warns that clear() is not implemented
-            # in multiprocess mode, at every worker start.
-            self.build_info.remove(*previous)
+            if multiprocess_dir():
+                # The old series stays in this worker's file whatever we do (prometheus_client's
+                # remove() and clear() only warn there): it reads 0, so no dashboard sees two identities.
+                self.build_info.labels(*previous).set(0)
+            else:
+                self.build_info.remove(*previous)
         self.build_info.labels(*build_labels).set(1)
         self.build_labels = build_labels
 

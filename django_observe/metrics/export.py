@@ -9,16 +9,19 @@ access line has the path only and nothing here logs headers.
 
 from __future__ import annotations
 
+import copy
 import functools
 import gzip
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client.exposition import choose_encoder, gzip_accepted
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from .. import tokens
 from ..conf import get_settings, on_change, parse_network
@@ -79,13 +82,34 @@ def authorize(request: HttpRequest) -> int:
     return 403 if wrong else 401
 
 
+class OnlySamples:
+    """``?name[]=`` filtering: the samples of ``registry`` whose names were asked for, in both modes.
+
+    Same rule as prometheus_client's ``restricted_registry()`` (sample names: ``x_total``,
+    ``x_bucket``), which cannot serve multiprocess mode: it finds collectors by the names
+    they describe, the multiprocess collector describes none, and every scrape came back empty.
+    """
+
+    def __init__(self, registry: Collector, names: frozenset[str]) -> None:
+        self.registry = registry
+        self.names = names
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.registry.collect():
+            samples = [sample for sample in family.samples if sample.name in self.names]
+            if samples:
+                kept = copy.copy(family)
+                kept.samples = samples
+                yield kept
+
+
 def render(accept: str | None, accept_encoding: str | None, names: Sequence[str] = ()) -> tuple[bytes, str, bool]:
     """(body, content type, gzipped) of a scrape; prometheus_client picks the format from ``Accept``."""
     if core.get_settings().METRICS_DATABASE:
         db.refresh_connection_gauges()
     registry = collectors.scrape_registry()
     if names:
-        registry = registry.restricted_registry(list(names))  # type: ignore[attr-defined]
+        registry = OnlySamples(registry, frozenset(names))
     encoder, content_type = choose_encoder(accept or "")
     body = encoder(registry)
     if gzip_accepted(accept_encoding or ""):

@@ -10,8 +10,8 @@ from django.test import Client, override_settings
 
 from django_observe.metrics import UNRESOLVED_ENDPOINT
 from tests.conftest import LogCapture
-from tests.metrics.helpers import samples, scrape_text, value
 from tests.metrics.conftest import observe
+from tests.metrics.helpers import samples, scrape_text, value
 
 pytestmark = pytest.mark.django_db
 

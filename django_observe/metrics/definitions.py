@@ -15,6 +15,10 @@ Kind = Literal["counter", "histogram", "gauge"]
 
 #: Fixed label values, so dashboards and alert rules can rely on them.
 UNRESOLVED_ENDPOINT = "<unresolved>"
+#: The ``name`` of every Celery task not registered in the app (``send_task("typo")``, forged messages).
+UNREGISTERED_TASK = "<unregistered>"
+#: Statuses of ``celery_tasks_total``.
+TASK_STATUSES = ("SUCCESS", "FAILURE", "RETRY", "REVOKED", "REJECTED")
 KNOWN_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
 #: ``observe_internal_errors_total{component}`` values meaning "the error store dropped captured errors"
@@ -38,6 +42,8 @@ class Spec:
     #: Skip the METRICS_NAMESPACE prefix (the standard ``process_*`` names).
     global_name: bool = False
     note: str = ""
+    #: OBSERVE key holding this histogram's buckets (empty: METRICS_LATENCY_BUCKETS).
+    buckets_setting: str = ""
 
 
 SPECS: tuple[Spec, ...] = (
@@ -257,6 +263,50 @@ SPECS: tuple[Spec, ...] = (
         section="Outbound calls",
         note="`error` is the exception class name (`ConnectionError`, `ConnectError`, `ReadTimeout`), or `http_4xx` / "
         "`http_5xx` for an HTTP answer of 400 or more.",
+    ),
+    # --- Celery -----------------------------------------------------------------------------------
+    Spec(
+        "celery_tasks_total",
+        "counter",
+        "Celery tasks that ended, by task name and status (SUCCESS, FAILURE, RETRY, REVOKED, REJECTED).",
+        ("name", "status"),
+        section="Celery",
+        note="Recorded by the worker's signal handlers, no code in your tasks. `name` is a task name registered in the "
+        "Celery app, else `<unregistered>`. RETRY counts each run that ended in a retry; REVOKED and REJECTED are counted "
+        "by the worker's main process. Same-host workers write into the web's `PROMETHEUS_MULTIPROC_DIR`; others serve "
+        "`CELERY_EXPORTER_PORT` ([celery](celery.md)).",
+    ),
+    Spec(
+        "celery_task_duration_seconds",
+        "histogram",
+        "Run time of Celery tasks in the worker (from task_prerun to task_postrun), by task name.",
+        ("name",),
+        section="Celery",
+        note="Buckets: `CELERY_TASK_DURATION_BUCKETS`.",
+        buckets_setting="CELERY_TASK_DURATION_BUCKETS",
+    ),
+    Spec(
+        "celery_tasks_in_progress",
+        "gauge",
+        "Celery tasks running right now, by task name.",
+        ("name",),
+        section="Celery",
+        multiprocess_mode="livesum",
+        note="A prefork child that dies mid-task stops counting: its live files are removed.",
+    ),
+    Spec(
+        "celery_task_retries_total",
+        "counter",
+        "Retries requested by Celery tasks (`self.retry()`, `autoretry_for`), by task name.",
+        ("name",),
+        section="Celery",
+    ),
+    Spec(
+        "celery_tasks_published_total",
+        "counter",
+        "Celery tasks sent to the broker by this process (web or worker), by task name.",
+        ("name",),
+        section="Celery",
     ),
 )
 

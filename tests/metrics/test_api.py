@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY
 
 from django_observe import metrics
 from django_observe.metrics import api
 
-from .helpers import samples, scrape_text, value
+from .helpers import samples, scrape_text, series_of, value
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +28,26 @@ def name() -> Iterator[str]:
             REGISTRY.unregister(api._made.pop(key)[2])
 
 
-def test_second_call_returns_the_same_metric(name: str) -> None:
+def test_second_call_returns_the_same_metric_and_every_call_site_counts_into_one_series(name: str) -> None:
     first = metrics.counter(f"{name}_orders_total", "Orders.", ["payment"])
-    assert isinstance(first, Counter)
-    assert metrics.counter(f"{name}_orders_total", "Orders.", ["payment"]) is first
-    assert metrics.counter(f"{name}_orders", "Orders.", ["payment"]) is first  # `_total` is implied
-    assert isinstance(metrics.histogram(f"{name}_seconds", "Duration.", buckets=(0.1, 1)), Histogram)
-    assert isinstance(metrics.gauge(f"{name}_queue", "Queue.", multiprocess_mode="livesum"), Gauge)
+    first.labels("card").inc()
+    metrics.counter(f"{name}_orders_total", "Orders.", ["payment"]).labels("card").inc(2)
+    metrics.counter(f"{name}_orders", "Orders.", ["payment"]).labels("card").inc(4)  # `_total` is implied
+    metrics.counter(f"{name}_orders_total", "Orders.", ["payment"]).labels("cash").inc()
+    found = samples(scrape_text())
+    assert series_of(found, f"{name}_orders_total") == {frozenset({("payment", "card")}): 7.0, frozenset({("payment", "cash")}): 1.0}
+
+
+def test_histogram_and_gauge_are_exported_with_their_buckets_and_values(name: str) -> None:
+    metrics.histogram(f"{name}_seconds", "Duration.", buckets=(0.1, 1)).observe(0.5)
+    metrics.histogram(f"{name}_seconds", "Duration.", buckets=(0.1, 1)).observe(3.0)
+    metrics.gauge(f"{name}_queue", "Queue.", multiprocess_mode="livesum").set(4)
+    metrics.gauge(f"{name}_queue", "Queue.", multiprocess_mode="livesum").inc()
+    found = samples(scrape_text())
+    buckets = {dict(labels)["le"]: count for labels, count in series_of(found, f"{name}_seconds_bucket").items()}
+    assert buckets == {"0.1": 0.0, "1.0": 1.0, "+Inf": 2.0}
+    assert (value(found, f"{name}_seconds_count"), value(found, f"{name}_seconds_sum")) == (2.0, 3.5)
+    assert value(found, f"{name}_queue") == 5.0
 
 
 def test_a_conflicting_declaration_is_refused_with_the_reason(name: str) -> None:

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, ProcessCollector, mul
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from . import core
+from .definitions import SPECS_BY_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,6 @@ class UptimeCollector(Collector):
 
 
 def core_doc(name: str) -> str:
-    from .definitions import SPECS_BY_NAME
-
     return SPECS_BY_NAME[name].doc
 
 
@@ -138,12 +136,11 @@ def add_scrape_time_collector(collector: Collector) -> None:
             registry.register(collector)
 
 
-def scrape_registry() -> Collector:
-    """What /metrics exports: every worker's files in multiprocess mode, else the default registry."""
-    path = core.multiprocess_dir()
+def scrape_registry(path: str | None, namespace: str) -> Collector:
+    """What /metrics exports: every worker's files under ``path`` (PROMETHEUS_MULTIPROC_DIR) in multiprocess
+    mode, with the workers' process metrics named under ``namespace``; else the default registry."""
     if not path:
         return REGISTRY  # our metrics, the uptime collector and prometheus_client's process/gc/platform ones
-    namespace = core.get_metrics().namespace
     with _registry_lock:
         registry = _multiprocess_registries.get((path, namespace))
         if registry is None:

@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_creat
 
 from .. import guard
 from ..conf import get_settings, on_change
+from .collectors import UptimeCollector, prefixed
 from .definitions import SPECS, Spec
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,6 @@ class Metrics:
         self.internal: Counter = get("observe_internal_errors_total")  # type: ignore[assignment]
         self.build_labels: tuple[str, str, str] | None = None
         self.set_build_info(build_labels)
-        from .collectors import UptimeCollector, prefixed
-
         self.uptime = UptimeCollector(prefixed(namespace, "uptime_seconds"))
         REGISTRY.register(self.uptime)
         # (method, endpoint, status) -> (counter child, histogram child): skips labels()'

@@ -107,7 +107,8 @@ def render(accept: str | None, accept_encoding: str | None, names: Sequence[str]
     """(body, content type, gzipped) of a scrape; prometheus_client picks the format from ``Accept``."""
     if core.get_settings().METRICS_DATABASE:
         db.refresh_connection_gauges()
-    registry = collectors.scrape_registry()
+    path = core.multiprocess_dir()
+    registry = collectors.scrape_registry(path, core.get_metrics().namespace if path else "")
     if names:
         registry = OnlySamples(registry, frozenset(names))
     encoder, content_type = choose_encoder(accept or "")

@@ -271,7 +271,7 @@ def test_user_id_in_async_view_after_auser(django_user_model, json_logs) -> None
 def test_access_line_fast_path_writes_the_same_line_as_the_logging_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """With our handler alone on the root the access line skips LogRecord; the line must not change."""
     from django_observe import context
-    from django_observe.logging import ObserveFormatter, ObserveHandler, _sole_observe_handler, log_access
+    from django_observe.logging import ObserveFormatter, ObserveHandler, sole_observe_handler, log_access
 
     root = logging.getLogger()
     saved = root.handlers[:]
@@ -280,10 +280,10 @@ def test_access_line_fast_path_writes_the_same_line_as_the_logging_path(tmp_path
     context.bind_request("fast-path-1")
     try:
         root.handlers = [handler, logging.NullHandler(logging.ERROR)]
-        assert _sole_observe_handler(logging.WARNING) is handler
+        assert sole_observe_handler(logging.WARNING) is handler
         log_access(logging.WARNING, "request_finished", {"route": "x/", "code": 404, "token": "tok-secret"})
         root.handlers = [handler, logging.NullHandler()]
-        assert _sole_observe_handler(logging.WARNING) is None
+        assert sole_observe_handler(logging.WARNING) is None
         log_access(logging.WARNING, "request_finished", {"route": "x/", "code": 404, "token": "tok-secret"})
     finally:
         root.handlers = saved

@@ -43,23 +43,17 @@ class Option:
     check_id: str = "django_observe.E001"
 
 
+# The union of sentry-sdk's DEFAULT_DENYLIST and Django's SafeExceptionReporterFilter pattern
+# (API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE), plus common personal secrets. Words of
+# four characters or fewer match whole words of a key only (`pin` hides `user_pin`, not `shipping`).
 DEFAULT_REDACT_KEYS = (
-    "password",
-    "passwd",
-    "token",
-    "secret",
-    "authorization",
-    "cookie",
-    "sessionid",
-    "session",
-    "csrf",
-    "api_key",
-    "apikey",
-    "private_key",
-    "dsn",
-    "signature",
-    "credit_card",
-)
+    # longer words: anywhere in the key
+    "password", "passwd", "passphrase", "secret", "token", "authorization", "authentication", "credential",
+    "cookie", "session", "csrf", "xsrf", "api_key", "apikey", "access_key", "private_key", "privatekey",
+    "signature", "mysql_pwd", "connect.sid", "phpsessid", "symfony", "forwarded_for", "credit_card", "card_number",
+    # short words: whole words of the key
+    "auth", "pass", "pwd", "api", "key", "pin", "ssn", "dsn", "sid", "otp", "cvv", "jwt",
+)  # fmt: skip
 
 # Each key: default, doc (rendered into docs/settings.md), validator, env var, section.
 DEFAULTS: dict[str, Option] = {
@@ -78,7 +72,7 @@ DEFAULTS: dict[str, Option] = {
     "ACCESS_LOG": Option(True, "Write one `request_finished` / `request_failed` line per request.", boolean, None, "Logging"),
     "LOG_CLIENT_IP": Option(False, "Add the client `ip` (REMOTE_ADDR) to the access line. Off by default for privacy.", boolean, None, "Logging"),
     "SLOW_REQUEST_THRESHOLD": Option(1.0, "Seconds; slower requests log at WARNING and count in `slow_requests_total`.", number(0, 86_400, unit=" of seconds"), "SLOW_REQUEST_THRESHOLD", "Logging"),
-    "REDACT_KEYS": Option(list(DEFAULT_REDACT_KEYS), "Key names (matched case-insensitively as substrings) whose values are replaced by `[Filtered]` in logs and captured errors.", string_list, None, "Logging"),
+    "REDACT_KEYS": Option(list(DEFAULT_REDACT_KEYS), "Words naming secrets: a key containing one (words of 4 characters or fewer: as a whole word of the key, so `pin` hides `user_pin` but not `shipping`) has its value replaced by `[Filtered]` at any depth, and `key=value` pairs and URL credentials inside strings are filtered, in logs, captured errors, Sentry events and health messages alike (docs/security.md).", string_list, None, "Logging"),
     "EXTRA_REDACT_KEYS": Option([], "More key names to redact, added to `REDACT_KEYS` (keeps the defaults).", string_list, None, "Logging"),
     # --- metrics -------------------------------------------------------------------------
     "METRICS_ENABLED": Option(True, "Record Prometheus metrics.", boolean, None, "Metrics"),

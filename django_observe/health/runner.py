@@ -39,6 +39,7 @@ from django.db import connections
 from health_check.exceptions import HealthCheckException, ServiceWarning
 
 from ..conf import get_settings, on_change
+from ..redact import secret_words
 from . import metrics as health_metrics
 from . import registry
 from .checks import DependencyTimeout
@@ -246,7 +247,9 @@ class Runner:
             status, message, error_class = TIMEOUT, f"Answered after {duration:.2f} s (timeout {spec.timeout:g} s)", "Timeout"
         if not _json_safe(observed):
             observed = str(observed)[:200]
-        result = CheckResult(spec.name, status, duration, spec.critical, message[:500], error_class, observed, time.time())
+        # Check messages quote URLs and error texts: the same redactor as logs and errors (then capped).
+        message = secret_words(get_settings().REDACT_KEYS).scrub_string(message)[:500]
+        result = CheckResult(spec.name, status, duration, spec.critical, message, error_class, observed, time.time())
         with probe.lock:
             probe.result = result
             probe.result_at = time.monotonic()

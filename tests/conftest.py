@@ -134,7 +134,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if other:
             config.hook.pytest_deselected(items=other)
             items[:] = [item for item in items if item not in other]
-    browser = [item for item in items if "page" in getattr(item, "fixturenames", ())]
+    browser = [item for item in items if {"page", "browser"} & set(getattr(item, "fixturenames", ()))]
     if browser:
         items[:] = [item for item in items if item not in browser] + browser
 

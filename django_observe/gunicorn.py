@@ -35,7 +35,9 @@ def wipe_multiproc_dir(path: str | None = None) -> int:
     """Create the directory if needed and delete the metric files (``*.db``) in it; return how many.
 
     Only ``*.db`` files are removed, so a directory pointed at by mistake (``/tmp``) loses
-    nothing else. Run it before starting any multi-worker server (uvicorn has no hooks).
+    nothing else. Files of processes still running are kept: a Celery worker on the same host
+    sharing the directory keeps its counts when the web server restarts. Run it before
+    starting any multi-worker server (uvicorn has no hooks).
     """
     path = path or _directory()
     if not path:
@@ -43,6 +45,8 @@ def wipe_multiproc_dir(path: str | None = None) -> int:
     os.makedirs(path, exist_ok=True)
     removed = 0
     for file_path in glob.glob(os.path.join(path, "*.db")):
+        if _writer_alive(file_path):
+            continue
         try:
             os.remove(file_path)
             removed += 1
@@ -51,13 +55,25 @@ def wipe_multiproc_dir(path: str | None = None) -> int:
     return removed
 
 
+def _writer_alive(file_path: str) -> bool:
+    """True when the pid in ``counter_1234.db`` (prometheus_client's naming) is a running process other than us."""
+    pid = os.path.basename(file_path)[:-3].rsplit("_", 1)[-1]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
 def on_starting(server: Any) -> None:
     """gunicorn hook, in the master before any worker starts: empty PROMETHEUS_MULTIPROC_DIR."""
     path = _directory()
     if not path:
-        server.log.warning(
-            "PROMETHEUS_MULTIPROC_DIR is not set: with several workers each scrape of /metrics shows one worker only."
-        )
+        server.log.warning("PROMETHEUS_MULTIPROC_DIR is not set: with several workers each scrape of /metrics shows one worker only.")
         return
     removed = wipe_multiproc_dir(path)
     server.log.info("django-observe: emptied PROMETHEUS_MULTIPROC_DIR %s (%d metric files removed)", path, removed)

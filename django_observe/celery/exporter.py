@@ -35,7 +35,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:
         """No access line per scrape (wsgiref writes one to stderr)."""
 
 
@@ -58,8 +58,10 @@ class Exporter:
 
     def __init__(self, server: WSGIServer) -> None:
         self.server = server
-        self.port: int = server.server_address[1]  # type: ignore[assignment]
-        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="observe-celery-exporter", daemon=True)
+        self.port: int = server.server_address[1]
+        self.thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="observe-celery-exporter", daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:
@@ -95,7 +97,9 @@ def start(address: str | None = None, port: int | None = None, prefork: bool = F
         logger.warning(
             "The Celery worker's metrics endpoint could not listen on %s:%s (%s); set OBSERVE['CELERY_EXPORTER_PORT'] "
             "to a free port for each worker on this host.",
-            address, port, error.strerror or type(error).__name__,
+            address,
+            port,
+            error.strerror or type(error).__name__,
         )
         return None
     exporter = Exporter(server)

@@ -116,7 +116,9 @@ def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -
         logs.started(task_id or "", name or "", run.retries, parent_task_id)
 
 
-def _task_failed(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None, einfo: Any = None, **kwargs: Any) -> None:
+def _task_failed(
+    sender: Any = None, task_id: str | None = None, exception: BaseException | None = None, einfo: Any = None, **kwargs: Any
+) -> None:
     with _TASK:
         run = _running.get(task_id or "")
         text = getattr(einfo, "traceback", None) or (f"{type(exception).__name__}: {exception}" if exception is not None else None)
@@ -182,12 +184,18 @@ def _task_revoked(sender: Any = None, request: Any = None, terminated: bool = Fa
         if metrics.enabled():
             metrics.task_finished(metrics.bounded_name(name, _registered(sender)), "REVOKED", None, started_here=False)
         logs.finished(
-            getattr(request, "id", None) or "", name or "", "REVOKED", None, getattr(request, "retries", 0) or 0,
-            request_id=incoming_request_id(request)[0] if request is not None else None, terminated=bool(terminated), expired=bool(expired),
+            getattr(request, "id", None) or "",
+            name or "",
+            "REVOKED",
+            None,
+            getattr(request, "retries", 0) or 0,
+            request_id=incoming_request_id(request)[0] if request is not None else None,
+            terminated=bool(terminated),
+            expired=bool(expired),
         )
 
 
-def _message_rejected(message: Any = None, name: str | None = None, id: str | None = None, **kwargs: Any) -> None:  # noqa: A002  (Celery's keyword)
+def _message_rejected(message: Any = None, name: str | None = None, id: str | None = None, **kwargs: Any) -> None:
     """task_rejected (a message that is not a task) and task_unknown (a task this worker does not know)."""
     with _TASK:
         headers = getattr(message, "headers", None) or {}

@@ -117,6 +117,7 @@ def _wait_for_scrape(url: str, predicate: Any, what: str, timeout: float = 30) -
 @pytest.fixture(scope="module")
 def enqueued(stacks: dict[str, Stack]) -> dict[str, Stack]:
     """20 successful and 5 failing demo.work tasks per stack, enqueued by requests, all finished."""
+
     def drive(stack: Stack) -> None:
         for number in range(OK + FAILING):
             stack.enqueue(f"task=work&label=n{number}" + ("&fail=1" if number >= OK else ""))
@@ -139,6 +140,7 @@ def test_prometheus_reads_the_task_counts_through_the_web_and_the_worker_port(en
     targets = {f"127.0.0.1:{stack.web.url.rsplit(':', 1)[1]}": (stack.broker, "web") for stack in enqueued.values()}
     targets.update({f"127.0.0.1:{stack.exporter_port}": (stack.broker, "worker port") for stack in enqueued.values()})
     with running_prometheus(list(targets), bearer_token=TOKEN) as prom:
+
         def by_instance(expr: str) -> dict[tuple[str, str], float]:
             return {targets[row["metric"]["instance"]]: float(row["value"][1]) for row in prom.query(expr)}
 
@@ -153,7 +155,9 @@ def test_prometheus_reads_the_task_counts_through_the_web_and_the_worker_port(en
 
 def test_failures_log_an_error_with_a_scrubbed_traceback_and_the_request_id(enqueued: dict[str, Stack]) -> None:
     worker = enqueued["rabbitmq"].worker
-    failed = worker.wait_for(lambda lines: len(events(lines, "task_failed")) >= FAILING and events(lines, "task_failed"), "task_failed lines")
+    failed = worker.wait_for(
+        lambda lines: len(events(lines, "task_failed")) >= FAILING and events(lines, "task_failed"), "task_failed lines"
+    )
     for line in failed:
         assert (line["level"], line["task_name"], line["state"], line["retries"]) == ("error", "demo.work", "FAILURE", 0)
         assert "ValueError: demo task failure" in line["exception"] and "password=[Filtered]" in line["exception"]
@@ -179,9 +183,9 @@ def test_the_next_task_of_the_same_process_has_no_stale_request_id(stacks: dict[
     worker = stacks["rabbitmq"].worker
     for attempt in range(10):
         stacks["rabbitmq"].enqueue(f"label=inside-{attempt}", request_id=f"stale-check-{attempt}")
-        [inside] = worker.wait_for(lambda lines: events(lines, f"task ran inside-{attempt}"), "the request's task")
+        [inside] = worker.wait_for(lambda lines, n=attempt: events(lines, f"task ran inside-{n}"), "the request's task")
         worker.send("demo.record_context", f"outside-{attempt}")
-        [outside] = worker.wait_for(lambda lines: events(lines, f"task ran outside-{attempt}"), "the task published outside a request")
+        [outside] = worker.wait_for(lambda lines, n=attempt: events(lines, f"task ran outside-{n}"), "the task published outside a request")
         assert "request_id" not in outside, outside
         if outside["pid"] == inside["pid"]:
             break
@@ -193,7 +197,7 @@ def test_the_next_task_of_the_same_process_has_no_stale_request_id(stacks: dict[
 
 def test_a_forged_request_id_is_replaced_and_never_logged(stacks: dict[str, Stack]) -> None:
     stack = stacks["rabbitmq"]
-    forged = "evil\r\n{\"level\": \"critical\"}" + "x" * 500
+    forged = 'evil\r\n{"level": "critical"}' + "x" * 500
     task_id = stack.worker.send("demo.record_context", "forged", headers={HEADER: forged})
     [ran] = stack.worker.wait_for(lambda lines: events(lines, "task ran forged"), "the forged task's line")
     assert ran["task_id"] == task_id and len(ran["request_id"]) == 32 and ran["request_id"] != forged
@@ -240,11 +244,17 @@ def test_a_killed_prefork_child_loses_no_counts(enqueued: dict[str, Stack]) -> N
         time.sleep(0.1)
     after = scrape_url(stack.web.url)
     for status, expected in (("SUCCESS", OK), ("FAILURE", FAILING)):
-        assert _sum(after, "celery_tasks_total", task="demo.work", status=status) == _sum(before, "celery_tasks_total", task="demo.work", status=status) == expected
+        assert (
+            _sum(after, "celery_tasks_total", task="demo.work", status=status)
+            == _sum(before, "celery_tasks_total", task="demo.work", status=status)
+            == expected
+        )
     assert _sum(after, "celery_tasks_in_progress") == 0
     assert not list(stack.directory.glob(f"gauge_live*_{victim}.db"))  # its live files are gone, its counters stay
     stack.enqueue("task=work&label=after-kill")
-    found = _wait_for_scrape(stack.web.url, lambda f: _sum(f, "celery_tasks_total", task="demo.work", status="SUCCESS") == OK + 1, "one more task")
+    found = _wait_for_scrape(
+        stack.web.url, lambda f: _sum(f, "celery_tasks_total", task="demo.work", status="SUCCESS") == OK + 1, "one more task"
+    )
     assert _sum(found, "celery_task_duration_seconds_count", task="demo.work") == OK + FAILING + 1
 
 

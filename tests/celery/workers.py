@@ -50,7 +50,9 @@ class Worker:
                 return result
             if time.monotonic() > deadline:
                 tail = "\n".join(json.dumps(line)[:300] for line in lines[-30:])
-                raise AssertionError(f"timed out waiting for {what}; last worker lines:\n{tail}\n{self.output.read_text(errors='replace')[-2000:]}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; last worker lines:\n{tail}\n{self.output.read_text(errors='replace')[-2000:]}"
+                )
             time.sleep(0.1)
 
     def children(self) -> list[int]:
@@ -64,7 +66,12 @@ class Worker:
 
 @contextlib.contextmanager
 def running_worker(
-    broker_url: str, tmp_path: Path, env: dict[str, str] | None = None, pool: str = "prefork", concurrency: int = 2, queue: str | None = None
+    broker_url: str,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    pool: str = "prefork",
+    concurrency: int = 2,
+    queue: str | None = None,
 ) -> Iterator[Worker]:
     """A worker of the testproject on its own queue, logging JSON to a file; stopped (with its children) by PID."""
     import kombu
@@ -75,8 +82,24 @@ def running_worker(
     log_file = tmp_path / f"{queue}.jsonl"
     output = tmp_path / f"{queue}.out"
     full_env = server_env({"CELERY_BROKER_URL": broker_url, "CELERY_TASK_DEFAULT_QUEUE": queue, "LOG_FILE": str(log_file), **(env or {})})
-    command = [sys.executable, "-m", "celery", "-A", "testproject", "worker", f"--pool={pool}", "-c", str(concurrency), "-Q", queue, "-n", node,
-               "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "testproject",
+        "worker",
+        f"--pool={pool}",
+        "-c",
+        str(concurrency),
+        "-Q",
+        queue,
+        "-n",
+        node,
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     with open(output, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     app = Celery(broker=broker_url, set_as_current=False)

@@ -18,8 +18,8 @@ def _server() -> SimpleNamespace:
 def test_on_starting_empties_only_metric_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = tmp_path / "prom"
     directory.mkdir()
-    (directory / "counter_123.db").write_bytes(b"old")
-    (directory / "histogram_123.db").write_bytes(b"old")
+    (directory / "counter_999999999.db").write_bytes(b"old")
+    (directory / "histogram_999999999.db").write_bytes(b"old")
     (directory / "notes.txt").write_text("keep me")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
     hooks.on_starting(_server())

@@ -21,11 +21,11 @@ from .options import Context, Threshold
 
 THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("task_failure_ratio", 0.1, "Share of a Celery task's finished runs that fail which fires CeleryTaskFailureRatio.", "ratio"),
-    Threshold(
-        "task_min_failures", 3, "Failures of one task within the window below which CeleryTaskFailureRatio stays silent.", "count"
-    ),
+    Threshold("task_min_failures", 3, "Failures of one task within the window below which CeleryTaskFailureRatio stays silent.", "count"),
     Threshold("task_p95", 60.0, "p95 run time in seconds of one Celery task that fires CelerySlowTasks.", "seconds"),
-    Threshold("workers_down_for", "2m", "How long the celery_workers health check must fail before CeleryNoWorkerAnswered fires.", "duration"),
+    Threshold(
+        "workers_down_for", "2m", "How long the celery_workers health check must fail before CeleryNoWorkerAnswered fires.", "duration"
+    ),
 )
 
 

@@ -1,7 +1,7 @@
 """The Grafana dashboard: one row per area, every query on the names /metrics exports.
 
 The dashboard has a ``datasource`` variable (so it works imported by hand and provisioned from
-a file alike) and ``job`` / ``instance`` variables. Panels that need something the app does not
+a file alike) and ``job`` / ``instance`` variables. HTTP panels leave out the health probes, as the rules do. Panels that need something the app does not
 always run (Celery workers) say so in ``requires``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .names import not_probe
 from .options import Context, RuleOptions
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -30,9 +31,10 @@ class Panel:
 def core_panels(ctx: Context) -> list[Panel]:
     m = ctx.m
     sel = 'job="$job",instance=~"$instance"'
+    app = f"{sel},{not_probe(ctx.options.health_path)}"  # as in the rules: health probes left out
     ri = "$__rate_interval"
-    requests = f"rate({m.http_requests_total}{{{sel}}}[{ri}])"
-    buckets = f"rate({m.http_request_duration_seconds}_bucket{{{sel}}}[{ri}])"
+    requests = f"rate({m.http_requests_total}{{{app}}}[{ri}])"
+    buckets = f"rate({m.http_request_duration_seconds}_bucket{{{app}}}[{ri}])"
     active = f"sum by (alias) ({m.db_connections_active}{{{sel}}})"
     idle = f"sum by (alias) ({m.db_connections_idle}{{{sel}}})"
     gets = f'sum by (cache) (rate({m.cache_operations_total}{{{sel},operation="get",result=~"hit|miss"}}[{ri}]))'
@@ -42,7 +44,7 @@ def core_panels(ctx: Context) -> list[Panel]:
         Panel("Requests per second by status", ((f"sum by (status_code) ({requests})", "{{status_code}}"),), "reqps", http),
         Panel(
             "5xx ratio",
-            ((f'sum(rate({m.http_requests_total}{{{sel},status_code=~"5.."}}[{ri}])) / sum({requests})', "5xx"),),
+            ((f'sum(rate({m.http_requests_total}{{{app},status_code=~"5.."}}[{ri}])) / sum({requests})', "5xx"),),
             "percentunit",
             http,
         ),
@@ -57,7 +59,7 @@ def core_panels(ctx: Context) -> list[Panel]:
         Panel("Requests in progress", ((f"sum({m.http_requests_in_progress}{{{sel}}})", "in progress"),), "short", http),
         Panel(
             "Slow requests per second by endpoint",
-            ((f"sum by (endpoint) (rate({m.slow_requests_total}{{{sel}}}[{ri}]))", "{{endpoint}}"),),
+            ((f"sum by (endpoint) (rate({m.slow_requests_total}{{{app}}}[{ri}]))", "{{endpoint}}"),),
             "reqps",
             http,
             "Requests slower than SLOW_REQUEST_THRESHOLD.",

@@ -47,6 +47,15 @@ def job_selector(job: str) -> str:
     return f"job={promql_string(job)}"
 
 
+def not_probe(health_path: str) -> str:
+    """The matcher leaving out the health probes (``endpoint`` is the probe's path, e.g. ``health/ready``).
+
+    A readiness probe answering 503 on purpose is not a user's error, and thousands of fast probes
+    would hide a slow app's latency; probes have their own alerts.
+    """
+    return f"endpoint!~{promql_string(re.escape(health_path.strip('/')) + '(/.*)?')}"
+
+
 def is_duration(text: str) -> bool:
     """A Prometheus duration (``30s``, ``5m``, ``1h30m``; ``0s`` included)."""
     return bool(_DURATION.match(text))

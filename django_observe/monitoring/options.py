@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .names import Names, is_duration, job_selector
+from .names import Names, is_duration, job_selector, not_probe
 
 Kind = Literal["ratio", "seconds", "rate", "bytes", "count", "duration"]
 
@@ -109,6 +109,8 @@ class RuleOptions:
     for_override: str | None = None
     runbook_url: str = DEFAULT_RUNBOOK_URL
     thresholds: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: OBSERVE['HEALTH_PATH']: the probes under it are left out of the HTTP rules.
+    health_path: str = "health"
 
 
 class Context:
@@ -118,6 +120,8 @@ class Context:
         self.options = options
         self.m = Names(options.namespace)
         self.sel = job_selector(options.job)
+        #: The job's application requests: ``sel`` without the health probes (for the HTTP metrics).
+        self.app = f"{self.sel},{not_probe(options.health_path)}"
         self.window = options.window
         self.t = options.thresholds
 

@@ -1,5 +1,8 @@
 """Recording rules: request rate, error ratio and latency quantiles per job and per endpoint.
 
+The HTTP series leave out the health probes (``endpoint`` under ``HEALTH_PATH``): they are not
+users' requests, and a quiet app's latency would be the probes' latency.
+
 Names follow Prometheus' ``level:metric:operations`` convention with the exported (namespaced)
 metric name in the middle: ``job:http_requests:rate5m``, ``job_endpoint:shop_http_requests:rate5m``.
 The alerts read these, so a dashboard or an ad-hoc query can use the same series.
@@ -34,11 +37,11 @@ class Recorded:
 
 
 def recording_rules(ctx: Context) -> list[dict[str, Any]]:
-    m, sel, w = ctx.m, ctx.sel, ctx.window
+    m, sel, app, w = ctx.m, ctx.sel, ctx.app, ctx.window
     r = Recorded(ctx)
-    requests = f"rate({m.http_requests_total}{{{sel}}}[{w}])"
-    errors = f'rate({m.http_requests_total}{{{sel},status_code=~"5.."}}[{w}])'
-    buckets = f"rate({m.http_request_duration_seconds}_bucket{{{sel}}}[{w}])"
+    requests = f"rate({m.http_requests_total}{{{app}}}[{w}])"
+    errors = f'rate({m.http_requests_total}{{{app},status_code=~"5.."}}[{w}])'
+    buckets = f"rate({m.http_request_duration_seconds}_bucket{{{app}}}[{w}])"
     cache_gets = f'rate({m.cache_operations_total}{{{sel},operation="get",result=~"hit|miss"}}[{w}])'
     cache_hits = f'rate({m.cache_operations_total}{{{sel},operation="get",result="hit"}}[{w}])'
     rules: list[dict[str, Any]] = [
@@ -57,7 +60,7 @@ def recording_rules(ctx: Context) -> list[dict[str, Any]]:
     rules += [
         {
             "record": r.endpoint_slow_ratio,
-            "expr": f"sum by (job, endpoint) (rate({m.slow_requests_total}{{{sel}}}[{w}])) / {r.endpoint_requests}",
+            "expr": f"sum by (job, endpoint) (rate({m.slow_requests_total}{{{app}}}[{w}])) / {r.endpoint_requests}",
         },
         {"record": r.queries, "expr": f"sum by (job) (rate({m.database_queries_total}{{{sel}}}[{w}]))"},
         {"record": r.cache_gets, "expr": f"sum by (job, cache) ({cache_gets})"},

@@ -29,6 +29,7 @@ FILES = {
     "grafana/provisioning/dashboards/dashboards.yml",
     "grafana/dashboards/django-observe.json",
     "loki/promtail.yml",
+    "loki/config.alloy",
     "docker-compose.yml",
     "k8s/probes.yaml",
     "k8s/servicemonitor.yaml",
@@ -115,6 +116,15 @@ def test_promtail_tails_the_log_file_and_never_labels_the_request_id(kit: Path) 
     assert set(stages["json"]["expressions"]) >= {"level", "service", "environment", "request_id", "timestamp"}
     assert set(stages["labels"]) == {"level", "service", "environment"}
     assert stages["timestamp"] == {"source": "timestamp", "format": "RFC3339Nano"}
+
+
+def test_the_alloy_config_has_the_same_pipeline(kit: Path) -> None:
+    text = (kit / "loki" / "config.alloy").read_text()
+    assert 'path_targets = [{"__path__" = "/srv/shop/logs/app.log", "job" = "shop"}]' in text
+    labels = text[text.index("stage.labels") : text.index("stage.timestamp")]
+    assert "level" in labels and "service" in labels and "environment" in labels and "request_id" not in labels
+    assert 'request_id  = "request_id"' in text and 'format = "RFC3339Nano"' in text
+    assert text.count("{") == text.count("}")
 
 
 def test_compose_runs_the_stack_on_the_kit_files(kit: Path) -> None:

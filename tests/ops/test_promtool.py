@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+from django.conf import settings
+from django.test import override_settings
 
 from tests.conftest import require_binary
 
@@ -48,12 +50,33 @@ def _hits(hits: int, misses: int) -> list[dict[str, str]]:
     return out
 
 
+def _labelled(metric: str, values: str, labels: dict[str, str]) -> dict[str, str]:
+    """A series whose labels include ``name`` (which _series' own first parameter takes)."""
+    pairs = ",".join(f'{key}="{value}"' for key, value in {**APP, **labels}.items())
+    return {"series": f"{metric}{{{pairs}}}", "values": values}
+
+
+def _tasks(status: str, values: str) -> dict[str, str]:
+    return _labelled("celery_tasks_total", values, {"name": "demo.work", "status": status})
+
+
+def _task_durations(bucket_counts: dict[str, int]) -> list[dict[str, str]]:
+    """Cumulative run-time buckets of demo.report growing by ``count`` per minute, and its _count."""
+    task = {"name": "demo.report"}
+    out = [_labelled("celery_task_duration_seconds_bucket", f"0+{count}x40", {**task, "le": le}) for le, count in bucket_counts.items()]
+    return [*out, _labelled("celery_task_duration_seconds_count", f"0+{bucket_counts['+Inf']}x40", task)]
+
+
 #: alert -> (firing cases, healthy cases, labels of the firing alert besides severity/job).
 CASES: dict[str, tuple[list[list[dict[str, str]]], list[list[dict[str, str]]], dict[str, str]]] = {
     "DjangoTargetDown": ([[_series("up", "0x40")]], [[_series("up", "1x40")]], {"instance": "app:8000"}),
     "DjangoHighErrorRate": (
         [[_requests(600), _requests(60, "boom/", "500")]],  # 1 in 11 fails
-        [[_requests(600), _requests(6, "boom/", "500")], [_requests(2), _requests(2, "boom/", "500")]],  # 1 %; 50 % of almost nothing
+        [
+            [_requests(600), _requests(6, "boom/", "500")],  # 1 %
+            [_requests(2), _requests(2, "boom/", "500")],  # 50 % of almost nothing
+            [_requests(60), _requests(600, "health/ready", "503")],  # a readiness probe failing on purpose is no user's error
+        ],
         {},
     ),
     "DjangoHighLatencyP95": (
@@ -125,6 +148,30 @@ CASES: dict[str, tuple[list[list[dict[str, str]]], list[list[dict[str, str]]], d
         ],
         {"instance": "app:8000", "component": "sentry"},
     ),
+    # --- Celery (monitoring/celery.py) -------------------------------------------------------
+    "CeleryTaskFailureRatio": (
+        [[_tasks("SUCCESS", "0+60x40"), _tasks("FAILURE", "0+20x40")]],  # a burst: 25 % of the runs fail
+        [
+            [_tasks("SUCCESS", "0+600x40"), _tasks("FAILURE", "0+6x40")],  # 1 %
+            [_tasks("FAILURE", "0x10 1x10 2x10 3x10")],  # a nightly task failed once per run: no burst
+            [_tasks("SUCCESS", "0+60x40"), _tasks("RETRY", "0+100x40")],  # retries are not failures
+        ],
+        {"name": "demo.work"},
+    ),
+    "CelerySlowTasks": (
+        [_task_durations({"30.0": 0, "60.0": 0, "120.0": 60, "+Inf": 60})],
+        [_task_durations({"1.0": 60, "30.0": 60, "60.0": 60, "120.0": 60, "+Inf": 60})],
+        {"name": "demo.report"},
+    ),
+    "CeleryNoWorkerAnswered": (
+        [[_series("health_check_status", "0x40", check="celery_workers")]],
+        [
+            [_series("health_check_status", "1x40", check="celery_workers")],
+            # One instance's view is enough: another instance still sees a worker.
+            [_series("health_check_status", "0x40", check="celery_workers"), _series("health_check_status", "1x40", check="celery_workers", instance="app2:8000")],
+        ],
+        {},
+    ),
 }
 
 
@@ -147,6 +194,15 @@ def test_promtool_accepts_the_rules(args: tuple[str, ...], tmp_path: Path) -> No
     assert result.returncode == 0, result.stdout + result.stderr
     count = len(all_rules(yaml.safe_load((tmp_path / "rules.yml").read_text())))
     assert f"SUCCESS: {count} rules found" in result.stdout and count == 15 + len(CASES)
+
+
+def test_promtool_accepts_rules_for_an_unusual_health_path(tmp_path: Path) -> None:
+    with override_settings(OBSERVE={**settings.OBSERVE, "HEALTH_PATH": "ops/status-check.v2"}):
+        text = export("rules")
+    assert 'endpoint!~"ops/status\\\\-check\\\\.v2(/.*)?"' in text
+    (tmp_path / "rules.yml").write_text(text)
+    result = _promtool("check", "rules", str(tmp_path / "rules.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_alert_fires_on_bad_series_and_stays_silent_on_healthy_ones(tmp_path: Path) -> None:

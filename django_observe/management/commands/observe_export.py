@@ -128,7 +128,7 @@ class Command(BaseCommand):
             raise CommandError(
                 str(error) if isinstance(error, ValueError) else f"--runbook-url may only use {{slug}}; got {runbook_url!r}."
             ) from None
-        return monitoring.RuleOptions(conf.METRICS_NAMESPACE, job, window, for_override, runbook_url, thresholds)
+        return monitoring.RuleOptions(conf.METRICS_NAMESPACE, job, window, for_override, runbook_url, thresholds, conf.HEALTH_PATH)
 
     def _kit_options(self, conf: Any, options: dict[str, Any]) -> KitOptions:
         targets = tuple(options["target"] or KitOptions.targets)

@@ -6,7 +6,7 @@ What is captured and how it is stored is in tests/errors/; here, what the SDK se
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,9 +17,30 @@ from django.test import Client
 from django_observe import sentry
 from django_observe.errors import capture
 from django_observe.models import ErrorEvent, ErrorGroup
-from tests.errors.conftest import _fresh_store, client500, observe, sync_errors  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_errors")]
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def observe(settings: Any) -> Iterator[Callable[..., None]]:
+    """observe(KEY=value) changes OBSERVE for one test; errors are stored inline, and init_sentry() runs
+    again afterwards with the original settings, so the next test gets the usual client."""
+    original = settings.OBSERVE
+
+    def update(**keys: Any) -> None:
+        settings.OBSERVE = {**settings.OBSERVE, **keys}
+
+    update(ERRORS_SYNC=True)
+    sentry.init_sentry()
+    yield update
+    settings.OBSERVE = original
+    sentry.init_sentry()
+
+
+@pytest.fixture
+def client500() -> Client:
+    """A test client that returns Django's 500 page instead of re-raising the view's exception."""
+    return Client(raise_request_exception=False)
 
 
 @pytest.fixture
@@ -50,7 +71,7 @@ def test_lean_by_default_no_per_request_integration_and_our_own_capture_hooks(cl
     ]
 
 
-def test_release_and_environment_come_from_the_settings(observe: Any) -> None:
+def test_release_and_environment_come_from_the_settings(observe: Callable[..., None]) -> None:
     observe(VERSION="2.4.1", SENTRY_ENVIRONMENT="staging")
     sentry.init_sentry()
     assert (sentry_sdk.get_client().options["release"], sentry_sdk.get_client().options["environment"]) == ("2.4.1", "staging")
@@ -67,7 +88,7 @@ def test_keyword_arguments_reach_sentry_sdk_and_capture_still_works() -> None:
     assert ErrorGroup.objects.get().title == "still stored"
 
 
-def test_user_before_send_is_chained_and_can_drop(observe: Any) -> None:
+def test_user_before_send_is_chained_and_can_drop(observe: Callable[..., None]) -> None:
     seen = []
 
     def mine(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
@@ -81,7 +102,7 @@ def test_user_before_send_is_chained_and_can_drop(observe: Any) -> None:
     assert list(ErrorGroup.objects.values_list("title", flat=True)) == ["keep me"]
 
 
-def test_with_sentry_disabled_errors_are_still_stored_locally(observe: Any) -> None:
+def test_with_sentry_disabled_errors_are_still_stored_locally(observe: Callable[..., None]) -> None:
     observe(SENTRY_ENABLED=False)
     global_client = sentry_sdk.get_client()
     sentry.init_sentry()

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
-from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -44,7 +44,13 @@ def sparkline(counts: list[int], width: int = 120, height: int = 24) -> SafeStri
     return format_html(
         '<svg class="observe-sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">'
         '<title>{}</title><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/></svg>',
-        width, height, width, height, f"{total} events in the last 24 hours", f"{total} in 24 h, peak {max(counts)}/h", points,
+        width,
+        height,
+        width,
+        height,
+        f"{total} events in the last 24 hours",
+        f"{total} in 24 h, peak {max(counts)}/h",
+        points,
     )
 
 
@@ -77,7 +83,9 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         recent = ErrorGroupHourly.objects.filter(hour__gte=since)
         return super().get_queryset(request).prefetch_related(Prefetch("hourly", queryset=recent, to_attr="recent_hourly"))
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[ErrorGroup], search_term: str) -> tuple[QuerySet[ErrorGroup], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ErrorGroup], search_term: str
+    ) -> tuple[QuerySet[ErrorGroup], bool]:
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if term and " " not in term and len(term) <= 128:
@@ -136,7 +144,9 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         extra = {"can_send_test_error": self.has_change_permission(request), **(extra_context or {})}
         return super().changelist_view(request, extra)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """The detail page (read-only); POST runs one lifecycle action on this group."""
         group = self.get_object(request, unquote(object_id))  # None for a missing or malformed id
         if group is None:
@@ -157,7 +167,11 @@ class ErrorGroupAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "group": group,
             "can_change": self.has_change_permission(request, group),
-            "spark": sparkline(hourly_counts(list(group.hourly.filter(hour__gte=timezone.now() - timedelta(hours=SPARK_HOURS))), timezone.now()), width=480, height=60),
+            "spark": sparkline(
+                hourly_counts(list(group.hourly.filter(hour__gte=timezone.now() - timedelta(hours=SPARK_HOURS))), timezone.now()),
+                width=480,
+                height=60,
+            ),
             "recent_events": recent,
             "stored_events": events.count(),
             "history": list(group.changes.all()[:50]),
@@ -219,7 +233,13 @@ def event_context(event: ErrorEvent | None) -> dict[str, Any]:
             if frame.get("context_line") is not None:
                 lines.append((lineno, frame.get("context_line"), True))
             lines += [(lineno + 1 + i, text, False) for i, text in enumerate(post)]
-            frames.append({**frame, "lines": lines, "vars_items": sorted((frame.get("vars") or {}).items()) if isinstance(frame.get("vars"), dict) else []})
+            frames.append(
+                {
+                    **frame,
+                    "lines": lines,
+                    "vars_items": sorted((frame.get("vars") or {}).items()) if isinstance(frame.get("vars"), dict) else [],
+                }
+            )
         exceptions.append({"type": value.get("type"), "value": value.get("value"), "module": value.get("module"), "frames": frames})
     request = data.get("request") if isinstance(data.get("request"), dict) else None
     same_request = []
@@ -261,7 +281,9 @@ class ErrorEventAdmin(admin.ModelAdmin):
         url = reverse("admin:django_observe_errorgroup_change", args=[event.group_id])
         return format_html('<a href="{}?event={}">{}</a>', url, event.pk, event.group.title)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         event = self.get_object(request, unquote(object_id))
         if event is None:
             raise Http404(f"No error event with id {object_id!r}.")

@@ -37,7 +37,6 @@ from ..conf import get_settings
 from ..guard import Guard
 from . import events, intake, scrub
 
-
 Event = dict[str, Any]
 Hint = dict[str, Any]
 BeforeSend = Callable[[Event, Hint], "Event | None"]
@@ -180,7 +179,7 @@ def _capture(event: Event, hint: Hint, tags: dict[str, Any] | None = None, extra
         return None
     # The SDK returns None when there is no transport (no DSN); the id is ours to report.
     # Not uuid4: an event id needs no cryptographic randomness, and os.urandom is a syscall.
-    event_id = event.setdefault("event_id", "%032x" % random.getrandbits(128))
+    event_id = event.setdefault("event_id", f"{random.getrandbits(128):032x}")
     if _state.ours or client is sentry_sdk.get_client():
         sentry_sdk.capture_event(event, hint=hint)
     else:
@@ -211,7 +210,9 @@ def capture_exception(
         shortcut = ("exception", handled, _exception_key(error)) if not tags and not extra else None
         if shortcut is not None and _count_known(shortcut):
             return None
-        event, hint = event_from_exception(_exc_info(error), client_options=_options_for(client), mechanism={"type": "django_observe", "handled": handled})
+        event, hint = event_from_exception(
+            _exc_info(error), client_options=_options_for(client), mechanism={"type": "django_observe", "handled": handled}
+        )
         hint["observe_shortcut"] = shortcut
         events.trim_library_frames(event)
         events.add_source_context(event)
@@ -280,7 +281,9 @@ class ErrorLogHandler(logging.Handler):
             if _count_known(shortcut):
                 return
             if error is not None:
-                event, hint = event_from_exception(exc_info, client_options=_options_for(client), mechanism={"type": "logging", "handled": True})  # type: ignore[arg-type]
+                event, hint = event_from_exception(
+                    exc_info, client_options=_options_for(client), mechanism={"type": "logging", "handled": True}
+                )  # type: ignore[arg-type]
                 events.trim_library_frames(event)
                 events.add_source_context(event)
             else:

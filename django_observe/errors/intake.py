@@ -176,7 +176,9 @@ class ErrorBuffer:
             if pending is None:
                 if len(self._pending) >= limit:
                     self.stats.dropped_queue_full += 1
-                    report("errors_queue_full", message="The error buffer is full: captured errors of new groups are dropped", exc_info=False)
+                    report(
+                        "errors_queue_full", message="The error buffer is full: captured errors of new groups are dropped", exc_info=False
+                    )
                     return
                 self._pending[key] = pending = tally
             else:

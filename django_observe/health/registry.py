@@ -85,7 +85,11 @@ def builtin_specs() -> list[tuple[str, Callable[[], HealthCheck], bool]]:
         ("disk", functools.partial(Disk, warn_percent=conf.HEALTH_DISK_WARN_PERCENT, fail_percent=conf.HEALTH_DISK_FAIL_PERCENT), False)
     )
     found.append(
-        ("memory", functools.partial(Memory, warn_percent=conf.HEALTH_MEMORY_WARN_PERCENT, fail_percent=conf.HEALTH_MEMORY_FAIL_PERCENT), False)
+        (
+            "memory",
+            functools.partial(Memory, warn_percent=conf.HEALTH_MEMORY_WARN_PERCENT, fail_percent=conf.HEALTH_MEMORY_FAIL_PERCENT),
+            False,
+        )
     )
     return found
 
@@ -165,8 +169,11 @@ def build(problems: Problems | None = None) -> list[CheckSpec]:
         try:
             check = factory(**options) if options else factory()
         except TypeError as exc:
-            report("django_observe.E030", f"OBSERVE['HEALTH_CHECKS'][{name!r}] has an option the check does not take: {exc}.",
-                   "Remove the option; see docs/health.md for each check's options.")
+            report(
+                "django_observe.E030",
+                f"OBSERVE['HEALTH_CHECKS'][{name!r}] has an option the check does not take: {exc}.",
+                "Remove the option; see docs/health.md for each check's options.",
+            )
             check = factory()
         specs.append(_spec(name, check, override.get("critical", critical), override.get("timeout", default_timeout), True, report))
 
@@ -212,12 +219,18 @@ def build(problems: Problems | None = None) -> list[CheckSpec]:
 
 def _spec(name: str, check: HealthCheck, critical: Any, timeout: Any, builtin: bool, report: Callable[[str, str, str], None]) -> CheckSpec:
     if not isinstance(critical, bool):
-        report("django_observe.E032", f"OBSERVE['HEALTH_CHECKS'][{name!r}]['critical'] must be True or False, got {type(critical).__name__}.",
-               f"Use e.g. {{'{name}': {{'critical': False}}}}.")
+        report(
+            "django_observe.E032",
+            f"OBSERVE['HEALTH_CHECKS'][{name!r}]['critical'] must be True or False, got {type(critical).__name__}.",
+            f"Use e.g. {{'{name}': {{'critical': False}}}}.",
+        )
         critical = True
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        report("django_observe.E032", f"OBSERVE['HEALTH_CHECKS'][{name!r}]['timeout'] must be a positive number of seconds.",
-               f"Use e.g. {{'{name}': {{'timeout': 1.5}}}}.")
+        report(
+            "django_observe.E032",
+            f"OBSERVE['HEALTH_CHECKS'][{name!r}]['timeout'] must be a positive number of seconds.",
+            f"Use e.g. {{'{name}': {{'timeout': 1.5}}}}.",
+        )
         timeout = get_settings().HEALTH_CHECK_TIMEOUT
     # The check's own clients (socket timeouts, Celery ping wait) read this.
     check.timeout = datetime.timedelta(seconds=float(timeout))

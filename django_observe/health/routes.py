@@ -14,7 +14,12 @@ from ..conf import get_settings, on_change
 from . import views
 
 #: Path suffixes under HEALTH_PATH and the view answering each.
-SUFFIXES: tuple[tuple[str, views.View], ...] = (("", views.summary), ("/live", views.live), ("/ready", views.ready), ("/detailed", views.detailed))
+SUFFIXES: tuple[tuple[str, views.View], ...] = (
+    ("", views.summary),
+    ("/live", views.live),
+    ("/ready", views.ready),
+    ("/detailed", views.detailed),
+)
 
 
 def probe_view(path_info: str) -> views.View | None:

@@ -20,10 +20,13 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 import psutil
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -149,17 +152,11 @@ def _user(request: HttpRequest) -> Any:
     user = getattr(request, "user", None)
     if user is not None:
         return user
-    from django.apps import apps
-
     if not (apps.is_installed("django.contrib.sessions") and apps.is_installed("django.contrib.auth")):
         return None
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return None
-    from importlib import import_module
-
-    from django.contrib.auth import get_user
-
     try:
         request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)  # type: ignore[attr-defined]
         return get_user(request)  # type: ignore[arg-type]

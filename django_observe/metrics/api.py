@@ -8,6 +8,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
+from ..conf import get_settings
+
 _lock = threading.Lock()
 _made: dict[str, tuple[type, tuple[str, ...], Any]] = {}
 
@@ -42,8 +44,6 @@ def _base_name(kind: type, name: str) -> str:
 def _namespace(namespaced: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
     """``namespaced=True``: the name gets OBSERVE's METRICS_NAMESPACE prefix, like the app's own metrics."""
     if namespaced and "namespace" not in kwargs:
-        from ..conf import get_settings
-
         kwargs["namespace"] = get_settings().METRICS_NAMESPACE
     return kwargs
 

@@ -74,7 +74,7 @@ def query(env: dict[str, str], code: str) -> Any:
     completed = manage("shell", "-c", script, env=env)
     for line in completed.stdout.splitlines():
         if line.startswith("RESULT="):
-            return json.loads(line[len("RESULT="):])
+            return json.loads(line[len("RESULT=") :])
     raise RuntimeError(f"query failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}")
 
 
@@ -104,7 +104,7 @@ class EnvelopeReceiver:
         auth_headers = self.auth_headers
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("Content-Encoding") == "gzip":
                     import gzip
@@ -120,7 +120,11 @@ class EnvelopeReceiver:
                     if item.get("length") is not None:  # a payload may contain newlines when its length is given
                         rest = b"\n".join(lines[index + 1 :])
                         payload = rest[: item["length"]]
-                        lines = [*lines[: index + 1], *rest[item["length"] :].split(b"\n")[1:]] if len(rest) > item["length"] else lines[: index + 2]
+                        lines = (
+                            [*lines[: index + 1], *rest[item["length"] :].split(b"\n")[1:]]
+                            if len(rest) > item["length"]
+                            else lines[: index + 2]
+                        )
                     if item.get("type") == "event":
                         received.append(json.loads(payload))
                     index += 2

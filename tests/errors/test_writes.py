@@ -39,7 +39,10 @@ def test_new_groups_send_a_signal_once() -> None:
 
 def test_event_data_is_capped_in_size() -> None:
     frames = [{"function": f"f{n}", "vars": {"blob": "x" * 500}, "pre_context": ["y" * 200] * 5} for n in range(100)]
-    event = {"exception": {"values": [{"type": "E", "value": "v", "stacktrace": {"frames": frames}}]}, "breadcrumbs": {"values": [{"message": "z" * 1000}] * 50}}
+    event = {
+        "exception": {"values": [{"type": "E", "value": "v", "stacktrace": {"frames": frames}}]},
+        "breadcrumbs": {"values": [{"message": "z" * 1000}] * 50},
+    }
     capped = cap_size(json.dumps(event), 8192)
     assert len(json.dumps(capped)) <= 8192
     assert capped["_observe_truncated"] is True

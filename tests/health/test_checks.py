@@ -32,7 +32,9 @@ def test_disk_and_memory_thresholds() -> None:
 
 
 def test_storage_round_trip_leaves_nothing_behind(tmp_path: Path) -> None:
-    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}):
+    with override_settings(
+        STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    ):
         health_checks.Storage().run()
     assert list(tmp_path.iterdir()) == []
 
@@ -83,4 +85,3 @@ def test_metrics_follow_each_real_run(observe: Callable[..., None]) -> None:
     assert [value("health_check_status", c) for c in ("ok", "queue", "search")] == [1.0, 0.5, 0.0]
     assert 0.04 < value("health_check_duration_seconds", "ok") < 1.0  # type: ignore[operator]
     assert value("health_check_last_success_timestamp_seconds", "ok") == pytest.approx(__import__("time").time(), abs=5)
-

@@ -24,14 +24,26 @@ def test_builtin_checks_follow_the_project_settings(monkeypatch: pytest.MonkeyPa
     with override_settings(
         OBSERVE={},
         CELERY_BROKER_URL="",
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-                "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        CACHES={
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        },
     ):
-        assert _names() == [("database", True), ("migrations", True), ("cache", True), ("cache:sessions", True),
-                            ("storage", False), ("disk", False), ("memory", False)]
+        assert _names() == [
+            ("database", True),
+            ("migrations", True),
+            ("cache", True),
+            ("cache:sessions", True),
+            ("storage", False),
+            ("disk", False),
+            ("memory", False),
+        ]
     with override_settings(
-        OBSERVE={"HEALTH_DISABLED_CHECKS": ["storage", "memory"], "HEALTH_MIGRATIONS": "fail",
-                 "HEALTH_CHECKS": {"disk": {"critical": True, "timeout": 0.5}}},
+        OBSERVE={
+            "HEALTH_DISABLED_CHECKS": ["storage", "memory"],
+            "HEALTH_MIGRATIONS": "fail",
+            "HEALTH_CHECKS": {"disk": {"critical": True, "timeout": 0.5}},
+        },
         REDIS_URL="redis://127.0.0.1:6390/0",
         CELERY_BROKER_URL="amqp://guest:guest@127.0.0.1:5673//",
         CELERY_BEAT_SCHEDULE={"health": {"task": "django_observe.record_health", "schedule": 30.0}},
@@ -45,8 +57,12 @@ def test_builtin_checks_follow_the_project_settings(monkeypatch: pytest.MonkeyPa
 
 
 def test_django_health_check_checks_run_in_ours(observe: Callable[..., None]) -> None:
-    observe({"their_cache": "health_check.Cache",  # an async run()
-             "their_memory": {"check": "health_check.contrib.psutil.Memory", "critical": False, "max_memory_usage_percent": 99.9}})
+    observe(
+        {
+            "their_cache": "health_check.Cache",  # an async run()
+            "their_memory": {"check": "health_check.contrib.psutil.Memory", "critical": False, "max_memory_usage_percent": 99.9},
+        }
+    )
     results = {r.name: r.status for r in health_runner.runner.run(health_runner.specs())}
     assert results == {"their_cache": "pass", "their_memory": "pass"}
 
@@ -66,8 +82,15 @@ def test_system_checks_for_health_config(observe: Callable[..., None]) -> None:
     )
     messages = check_health(None)
     ids = [message.id for message in messages]
-    assert ids == ["django_observe.E031", "django_observe.E031", "django_observe.E030", "django_observe.E030",
-                   "django_observe.E030", "django_observe.E032", "django_observe.W033"]
+    assert ids == [
+        "django_observe.E031",
+        "django_observe.E031",
+        "django_observe.E030",
+        "django_observe.E030",
+        "django_observe.E030",
+        "django_observe.E032",
+        "django_observe.W033",
+    ]
     assert messages[0] == Error(
         "Health check name 'disk' is used by a built-in check and by OBSERVE['HEALTH_CHECKS']['disk'].",
         hint="Rename your check, or add 'disk' to OBSERVE['HEALTH_DISABLED_CHECKS'] to replace the built-in one.",

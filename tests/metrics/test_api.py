@@ -61,8 +61,7 @@ def test_a_conflicting_declaration_is_refused_with_the_reason(name: str) -> None
 def test_declared_at_import_in_two_modules_and_exported(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for module in ("host_orders", "host_payments"):
         (tmp_path / f"{module}_{name}.py").write_text(
-            "from django_observe import metrics\n"
-            f"ORDERS = metrics.counter('{name}_orders_total', 'Orders placed.', ['payment'])\n"
+            f"from django_observe import metrics\nORDERS = metrics.counter('{name}_orders_total', 'Orders placed.', ['payment'])\n"
         )
     monkeypatch.syspath_prepend(str(tmp_path))
     orders = importlib.import_module(f"host_orders_{name}")

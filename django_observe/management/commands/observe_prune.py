@@ -20,10 +20,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         conf = get_settings()
-        parser.add_argument("--days", type=int, default=conf.ERRORS_RETENTION_DAYS, help=f"Keep events this many days (default ERRORS_RETENTION_DAYS = {conf.ERRORS_RETENTION_DAYS}).")
-        parser.add_argument("--max-events", type=int, default=conf.ERRORS_MAX_EVENTS, help=f"Keep at most this many events (default ERRORS_MAX_EVENTS = {conf.ERRORS_MAX_EVENTS}).")
-        parser.add_argument("--inactive-days", type=int, default=None, help="Delete groups not seen for this many days once they have no events (default: --days).")
-        parser.add_argument("--batch-size", type=int, default=retention.DEFAULT_BATCH_SIZE, help=f"Rows deleted per statement (default {retention.DEFAULT_BATCH_SIZE}).")
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=conf.ERRORS_RETENTION_DAYS,
+            help=f"Keep events this many days (default ERRORS_RETENTION_DAYS = {conf.ERRORS_RETENTION_DAYS}).",
+        )
+        parser.add_argument(
+            "--max-events",
+            type=int,
+            default=conf.ERRORS_MAX_EVENTS,
+            help=f"Keep at most this many events (default ERRORS_MAX_EVENTS = {conf.ERRORS_MAX_EVENTS}).",
+        )
+        parser.add_argument(
+            "--inactive-days",
+            type=int,
+            default=None,
+            help="Delete groups not seen for this many days once they have no events (default: --days).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=retention.DEFAULT_BATCH_SIZE,
+            help=f"Rows deleted per statement (default {retention.DEFAULT_BATCH_SIZE}).",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Only report what would be deleted.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,7 +51,12 @@ class Command(BaseCommand):
         days, max_events, dry = options["days"], options["max_events"], options["dry_run"]
         try:
             pruned = retention.prune(
-                days=days, max_events=max_events, inactive_days=options["inactive_days"], batch_size=options["batch_size"], dry_run=dry, now=now
+                days=days,
+                max_events=max_events,
+                inactive_days=options["inactive_days"],
+                batch_size=options["batch_size"],
+                dry_run=dry,
+                now=now,
             )
         except ValueError:
             self.stderr.write("--days and --inactive-days must be at least 1, --max-events at least 0.")

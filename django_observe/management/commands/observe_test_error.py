@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sentry_sdk
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import sentry
 from ...conf import get_settings
@@ -13,14 +14,20 @@ from ...errors import intake
 from ...errors.capture import send_test_error
 from ...models import ErrorEvent
 
+#: Longest --timeout accepted: waiting more than an hour for one test event is a typo.
+MAX_TIMEOUT = 3600.0
+
 
 class Command(BaseCommand):
     help = "Send a test error through sentry-sdk (when a DSN is set) and the local error store, and report what happened."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--timeout", type=float, default=10.0, help="Seconds to wait for delivery (default 10).")
+        parser.add_argument("--timeout", type=float, default=10.0, help="Seconds to wait for delivery (default 10, at most 3600).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        timeout = options["timeout"]
+        if not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
+            raise CommandError(f"--timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}; got {timeout}.", returncode=2)
         if not sentry.installed():
             sentry.init_sentry()
         event_id = send_test_error(actor="observe_test_error")

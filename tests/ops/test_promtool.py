@@ -168,7 +168,10 @@ CASES: dict[str, tuple[list[list[dict[str, str]]], list[list[dict[str, str]]], d
         [
             [_series("health_check_status", "1x40", check="celery_workers")],
             # One instance's view is enough: another instance still sees a worker.
-            [_series("health_check_status", "0x40", check="celery_workers"), _series("health_check_status", "1x40", check="celery_workers", instance="app2:8000")],
+            [
+                _series("health_check_status", "0x40", check="celery_workers"),
+                _series("health_check_status", "1x40", check="celery_workers", instance="app2:8000"),
+            ],
         ],
         {},
     ),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import sentry_sdk
 from django.core.exceptions import ImproperlyConfigured
@@ -24,6 +24,7 @@ from sentry_sdk.integrations.logging import ignore_logger
 
 from .conf import get_settings
 from .errors import capture
+from .guard import report
 from .errors.capture import SKIPPED_LOGGERS, ErrorLogHandler, capture_exception, capture_message, installed
 
 __all__ = ["SKIPPED_LOGGERS", "ErrorLogHandler", "capture_exception", "capture_message", "init_sentry", "installed"]
@@ -107,7 +108,13 @@ def init_sentry(**options: Any) -> None:
     conf = get_settings()
     user_hook = options.pop("before_send", None)
     if user_hook is None and conf.SENTRY_BEFORE_SEND:
-        user_hook = import_string(conf.SENTRY_BEFORE_SEND)
+        try:
+            user_hook = import_string(conf.SENTRY_BEFORE_SEND)
+        except ImportError:
+            # E042 in `manage.py check`. The hook may be the host's own scrubbing: without it,
+            # nothing goes to Sentry (events are still stored locally, scrubbed by us).
+            report("sentry_setup", message=f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported, so nothing is sent to Sentry", exc_info=False, level=logging.ERROR)
+            options["dsn"] = ""
     current = sentry_sdk.get_client()
     foreign = current.is_active() and current is not _init.created
     if not conf.SENTRY_ENABLED or (foreign and not options):
@@ -121,7 +128,9 @@ def init_sentry(**options: Any) -> None:
     full = _wants_full(str(conf.SENTRY_INTEGRATIONS).lower(), traces, profiles)
     dsn = options.pop("dsn", conf.SENTRY_DSN) or None
     kwargs: dict[str, Any] = {
-        "dsn": dsn,
+        # "" rather than None: given None, sentry-sdk reads SENTRY_DSN from the environment itself,
+        # bypassing our validation (a bad DSN would raise here) and SENTRY_ENABLED.
+        "dsn": dsn or "",
         "environment": conf.SENTRY_ENVIRONMENT or None,
         "release": conf.VERSION if conf.VERSION != "unknown" else None,
         # None, not 0.0: any number switches the SDK's tracing machinery on, even at 0.
@@ -155,13 +164,13 @@ def init_sentry(**options: Any) -> None:
 def _private_client(conf: Any) -> Any:
     """A client that is never bound to the global scope: it only builds, scrubs and hands events to us."""
     return sentry_sdk.Client(
-        dsn=None,
+        dsn="",  # never None: sentry-sdk would read SENTRY_DSN from the environment and send
         environment=conf.SENTRY_ENVIRONMENT or None,
         release=conf.VERSION if conf.VERSION != "unknown" else None,
         default_integrations=False,
         auto_enabling_integrations=False,
         integrations=[],
-        before_send=capture.before_send,
+        before_send=cast(Any, capture.before_send),  # sentry-sdk types events as a TypedDict; ours are plain dicts
         max_request_body_size="medium",
     )
 

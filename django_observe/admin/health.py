@@ -87,9 +87,7 @@ class HealthAdmin(_ReadOnly):
             for result in results
         ]
         incidents = HealthIncident.objects.all()
-        runs = HealthCheckRun.objects.prefetch_related(
-            Prefetch("results", queryset=HealthCheckResult.objects.order_by("check_name"))
-        )[:20]
+        runs = HealthCheckRun.objects.prefetch_related(Prefetch("results", queryset=HealthCheckResult.objects.order_by("check_name")))[:20]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Health"),
@@ -117,7 +115,7 @@ def latency_charts(names: list[str], now: datetime.datetime) -> dict[str, dict[s
         top = max((row.p95_ms for row in rows), default=0.0) or 1.0
         step = CHART_WIDTH / (CHART_HOURS - 1)
 
-        def point(row: HealthRollup, value: float) -> str:
+        def point(row: HealthRollup, value: float, top: float = top, step: float = step) -> str:
             hours = (row.bucket_start - first).total_seconds() / 3600
             y = CHART_HEIGHT - 2 - (value / top) * (CHART_HEIGHT - 4)
             return f"{hours * step:.1f},{y:.1f}"
@@ -125,9 +123,7 @@ def latency_charts(names: list[str], now: datetime.datetime) -> dict[str, dict[s
         charts[name] = {
             "avg": " ".join(point(row, row.avg_ms) for row in rows),
             "p95": " ".join(point(row, row.p95_ms) for row in rows),
-            "failures": [
-                {"x": f"{(row.bucket_start - first).total_seconds() / 3600 * step:.1f}"} for row in rows if row.failures
-            ],
+            "failures": [{"x": f"{(row.bucket_start - first).total_seconds() / 3600 * step:.1f}"} for row in rows if row.failures],
             "dot": point(rows[0], rows[0].avg_ms).split(",") if rows else None,
             "top_ms": round(top, 1) if rows else None,
             "points": len(rows),
@@ -139,7 +135,7 @@ def latency_charts(names: list[str], now: datetime.datetime) -> dict[str, dict[s
 
 class HealthCheckResultInline(admin.TabularInline):
     model = HealthCheckResult
-    fields = ["check_name", "status", "critical", "duration_ms", "message", "error_class", "observed_value"]
+    fields = ("check_name", "status", "critical", "duration_ms", "message", "error_class", "observed_value")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -25,7 +25,7 @@ import random
 import sys
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import sentry_sdk
 from django.core.signals import got_request_exception
@@ -149,7 +149,7 @@ def _options_for(client: Any) -> dict[str, Any]:
 
 def _exception_key(error: BaseException) -> tuple[Any, ...]:
     """Type and raise path (file, line) of an exception: finer than its group, cheap to compute."""
-    positions = []
+    positions: list[tuple[str, int]] = []
     tb = error.__traceback__
     while tb is not None and len(positions) < 64:
         positions.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
@@ -163,6 +163,12 @@ def _count_known(shortcut: Any) -> bool:
     if client is None or getattr(client, "transport", None) is not None or _state.user_before_send is not None:
         return False  # events also go to Sentry, or a user hook must see each one
     return intake.buffer.count_known(shortcut)
+
+
+def _event_from_exception(exc_info: Any, client: Any, mechanism: dict[str, Any]) -> tuple[Event, Hint]:
+    """sentry-sdk builds the event (frames, locals, its serialization) exactly as for its own captures."""
+    built, hint = event_from_exception(exc_info, client_options=_options_for(client), mechanism=mechanism)
+    return cast(Event, built), hint
 
 
 def _exc_info(error: BaseException) -> tuple[type[BaseException], BaseException, TracebackType | None]:
@@ -180,10 +186,11 @@ def _capture(event: Event, hint: Hint, tags: dict[str, Any] | None = None, extra
     # The SDK returns None when there is no transport (no DSN); the id is ours to report.
     # Not uuid4: an event id needs no cryptographic randomness, and os.urandom is a syscall.
     event_id = event.setdefault("event_id", f"{random.getrandbits(128):032x}")
+    sdk_event = cast(Any, event)  # sentry-sdk types events as a TypedDict; ours are plain dicts
     if _state.ours or client is sentry_sdk.get_client():
-        sentry_sdk.capture_event(event, hint=hint)
+        sentry_sdk.capture_event(sdk_event, hint=hint)
     else:
-        client.capture_event(event, hint=hint)
+        client.capture_event(sdk_event, hint=hint)
     return str(event_id)
 
 
@@ -210,9 +217,7 @@ def capture_exception(
         shortcut = ("exception", handled, _exception_key(error)) if not tags and not extra else None
         if shortcut is not None and _count_known(shortcut):
             return None
-        event, hint = event_from_exception(
-            _exc_info(error), client_options=_options_for(client), mechanism={"type": "django_observe", "handled": handled}
-        )
+        event, hint = _event_from_exception(_exc_info(error), client, {"type": "django_observe", "handled": handled})
         hint["observe_shortcut"] = shortcut
         events.trim_library_frames(event)
         events.add_source_context(event)
@@ -281,9 +286,7 @@ class ErrorLogHandler(logging.Handler):
             if _count_known(shortcut):
                 return
             if error is not None:
-                event, hint = event_from_exception(
-                    exc_info, client_options=_options_for(client), mechanism={"type": "logging", "handled": True}
-                )  # type: ignore[arg-type]
+                event, hint = _event_from_exception(exc_info, client, {"type": "logging", "handled": True})
                 events.trim_library_frames(event)
                 events.add_source_context(event)
             else:

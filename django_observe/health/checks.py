@@ -50,14 +50,14 @@ class DependencyTimeout(ServiceUnavailable):
 def warning(message: str, observed: Any = None) -> ServiceWarning:
     """A ServiceWarning carrying the observed value (``raise warning("disk 91 %", 91.0)``)."""
     exc = ServiceWarning(message)
-    exc.observed = observed  # type: ignore[attr-defined]
+    exc.observed = observed
     return exc
 
 
 def unavailable(message: str, observed: Any = None) -> ServiceUnavailable:
     """A ServiceUnavailable carrying the observed value."""
     exc = ServiceUnavailable(message)
-    exc.observed = observed  # type: ignore[attr-defined]
+    exc.observed = observed
     return exc
 
 
@@ -201,12 +201,12 @@ class Cache(hc_checks.Cache):
 def cache_with_timeouts(alias: str, seconds: float) -> Any:
     """A new cache backend instance for ``alias`` whose network client times out after ``seconds``."""
     try:
-        params = dict(settings.CACHES[alias])
+        params: dict[str, Any] = dict(settings.CACHES[alias])
     except KeyError as exc:
         raise ServiceUnavailable("Cache alias does not exist") from exc
     backend = params.pop("BACKEND")
     location = params.pop("LOCATION", "")
-    options = dict(params.get("OPTIONS") or {})
+    options: dict[str, Any] = dict(params.get("OPTIONS") or {})
     if backend == "django.core.cache.backends.redis.RedisCache":
         # Passed to redis-py's ConnectionPool; redis-py's default has no socket timeout at all.
         options.update(socket_timeout=seconds, socket_connect_timeout=seconds)

@@ -191,7 +191,6 @@ def build(problems: Problems | None = None) -> list[CheckSpec]:
         target = entry.get("check")
         options = {key: value for key, value in entry.items() if key not in META_KEYS}
         error = ""
-        check: HealthCheck
         try:
             if not isinstance(target, str):
                 raise ImproperlyConfigured(f"needs an import path string, got {type(target).__name__}")

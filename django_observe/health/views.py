@@ -158,8 +158,8 @@ def _user(request: HttpRequest) -> Any:
     if not session_key:
         return None
     try:
-        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)  # type: ignore[attr-defined]
-        return get_user(request)  # type: ignore[arg-type]
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        return get_user(request)
     except Exception:
         logger.warning("Could not read the session for /health/detailed; answering 401.", exc_info=True)
         return None

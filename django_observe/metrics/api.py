@@ -50,7 +50,7 @@ def _namespace(namespaced: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def counter(name: str, documentation: str, labels: Sequence[str] = (), namespaced: bool = False, **kwargs: Any) -> Counter:
     """A prometheus_client ``Counter``, created on the first call and returned again on later ones."""
-    return _get_or_create(Counter, name, documentation, labels, **_namespace(namespaced, kwargs))  # type: ignore[no-any-return]
+    return _get_or_create(Counter, name, documentation, labels, **_namespace(namespaced, kwargs))
 
 
 def histogram(
@@ -62,14 +62,14 @@ def histogram(
     **kwargs: Any,
 ) -> Histogram:
     """A prometheus_client ``Histogram`` (seconds by convention), created once."""
-    return _get_or_create(Histogram, name, documentation, labels, buckets=tuple(buckets), **_namespace(namespaced, kwargs))  # type: ignore[no-any-return]
+    return _get_or_create(Histogram, name, documentation, labels, buckets=tuple(buckets), **_namespace(namespaced, kwargs))
 
 
 def gauge(
     name: str, documentation: str, labels: Sequence[str] = (), multiprocess_mode: str = "all", namespaced: bool = False, **kwargs: Any
 ) -> Gauge:
     """A prometheus_client ``Gauge``, created once; ``multiprocess_mode`` matters under PROMETHEUS_MULTIPROC_DIR."""
-    return _get_or_create(Gauge, name, documentation, labels, multiprocess_mode=multiprocess_mode, **_namespace(namespaced, kwargs))  # type: ignore[no-any-return]
+    return _get_or_create(Gauge, name, documentation, labels, multiprocess_mode=multiprocess_mode, **_namespace(namespaced, kwargs))
 
 
 def unregister_all() -> None:

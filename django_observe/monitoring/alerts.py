@@ -81,6 +81,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("health_failing_for", "2m", "How long a health check must fail before DjangoHealthCheckFailing fires.", "duration"),
     Threshold("health_flaps", 4, f"Status changes of one health check within {EVENT_WINDOW} that fire DjangoHealthCheckFlapping.", "count"),
     Threshold("db_error_rate", 0.1, "Failed database queries per second (per alias) that fire DjangoDatabaseErrors.", "rate"),
+    Threshold("db_query_p95", 0.5, "p95 database query time in seconds (per alias) that fires DjangoSlowDatabaseQueries.", "seconds"),
     Threshold(
         "pool_usage",
         0.9,
@@ -208,6 +209,8 @@ def _database(ctx: Context) -> list[Alert]:
     m, sel, w = ctx.m, ctx.sel, ctx.window
     active = f"sum by (job, instance, alias) ({m.db_connections_active}{{{sel}}})"
     idle = f"sum by (job, instance, alias) ({m.db_connections_idle}{{{sel}}})"
+    query_p95 = f"histogram_quantile(0.95, sum by (job, alias, le) (rate({m.database_query_duration_seconds}_bucket{{{sel}}}[{w}])))"
+    queries = f"sum by (job, alias) (rate({m.database_queries_total}{{{sel}}}[{w}]))"
     return [
         Alert(
             "DjangoDatabaseErrors",
@@ -218,6 +221,16 @@ def _database(ctx: Context) -> list[Alert]:
             f"last {w} (threshold {ctx.t['db_error_rate']:g}/s): connection failures, timeouts, deadlocks or constraint errors.",
             for_="5m",
             thresholds=("db_error_rate",),
+        ),
+        Alert(
+            "DjangoSlowDatabaseQueries",
+            f"{query_p95} > {ctx.value('db_query_p95', 'seconds')} and {queries} > {ctx.value('min_rate', 'rate')}",
+            "warning",
+            "{{ $labels.job }}: p95 query time {{ $value | humanizeDuration }} on {{ $labels.alias }}",
+            f"One query in 20 on the database alias {{{{ $labels.alias }}}} took longer than {{{{ $value | humanizeDuration }}}} over "
+            f"the last {w} (threshold {ctx.t['db_query_p95']:g} s): a missing index, lock waits, or a database short of CPU or I/O.",
+            for_="10m",
+            thresholds=("db_query_p95", "min_rate"),
         ),
         Alert(
             "DjangoDatabasePoolNearExhaustion",

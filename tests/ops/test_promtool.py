@@ -43,6 +43,13 @@ def _latency(bucket_counts: dict[str, int]) -> list[dict[str, str]]:
     ]
 
 
+def _db_queries(per_minute: int, bucket_counts: dict[str, int]) -> list[dict[str, str]]:
+    """Queries on alias default: the counter, and cumulative duration buckets growing by ``count`` per minute."""
+    labels = {"alias": "default", "vendor": "postgresql"}
+    buckets = [_series("database_query_duration_seconds_bucket", f"0+{count}x40", **labels, le=le) for le, count in bucket_counts.items()]
+    return [_series("database_queries_total", f"0+{per_minute}x40", **labels), *buckets]
+
+
 def _hits(hits: int, misses: int) -> list[dict[str, str]]:
     out = [_series("cache_operations_total", f"0+{misses}x40", cache="default", operation="get", result="miss")]
     if hits:
@@ -112,6 +119,11 @@ CASES: dict[str, tuple[list[list[dict[str, str]]], list[list[dict[str, str]]], d
     "DjangoDatabaseErrors": (
         [[_series("database_errors_total", "0+60x40", alias="default", vendor="postgresql")]],
         [[_series("database_errors_total", "0+1x40", alias="default", vendor="postgresql")]],
+        {"alias": "default"},
+    ),
+    "DjangoSlowDatabaseQueries": (
+        [_db_queries(600, {"0.25": 0, "0.5": 0, "1.0": 600, "+Inf": 600})],
+        [_db_queries(600, {"0.01": 600, "0.25": 600, "0.5": 600, "1.0": 600, "+Inf": 600}), _db_queries(3, {"1.0": 0, "+Inf": 3})],
         {"alias": "default"},
     ),
     "DjangoDatabasePoolNearExhaustion": (

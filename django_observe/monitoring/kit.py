@@ -138,7 +138,15 @@ def alertmanager_config(kit: KitOptions) -> dict[str, Any]:
             "routes": routes,
         },
         # While a critical alert fires for a job, its warnings are noise: the critical one is the story.
-        "inhibit_rules": [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["job"]}],
+        "inhibit_rules": [
+            {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["job"]},
+            # The same outage seen twice: the Celery alert says it better than the generic failing check.
+            {
+                "source_matchers": ['alertname="CeleryNoWorkerAnswered"'],
+                "target_matchers": ['alertname="DjangoHealthCheckFailing"', 'check="celery_workers"'],
+                "equal": ["job"],
+            },
+        ],
         "receivers": [receivers[receiver] for receiver in RECEIVERS],
     }
 

@@ -87,9 +87,12 @@ def test_alertmanager_routes_by_severity_and_inhibits_warnings(kit: Path) -> Non
     assert {receiver["name"] for receiver in config["receivers"]} == {"pagerduty", "slack", "email", "webhook"}
     routes = {route["receiver"]: route["matchers"] for route in config["route"]["routes"]}
     assert routes["pagerduty"] == ['severity="critical"'] and routes["email"] == ['severity="warning"']
-    assert config["inhibit_rules"] == [
-        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["job"]}
-    ]
+    assert config["inhibit_rules"][0] == {
+        "source_matchers": ['severity="critical"'],
+        "target_matchers": ['severity="warning"'],
+        "equal": ["job"],
+    }
+    assert config["inhibit_rules"][1]["target_matchers"] == ['alertname="DjangoHealthCheckFailing"', 'check="celery_workers"']
     slack = config["receivers"][1]["slack_configs"][0]
     assert "runbook_url" in slack["text"] and slack["api_url_file"].startswith("/etc/alertmanager/")
 

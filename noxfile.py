@@ -21,7 +21,8 @@ MATRIX = [("3.11", "Django>=5.2,<5.3"), ("3.12", "Django>=6.0,<7")]
 def tests(session: nox.Session, django: str, database: str) -> None:
     """The whole suite, integration tests included, on one Python/Django/database combination."""
     session.install("-e", ".[dev]", django)
-    env = {"OBSERVE_REQUIRE_SERVICES": "1"}
+    # Tests marked `once` (slow, independent of backend and version) run in the first combination only.
+    env = {"OBSERVE_REQUIRE_SERVICES": "1", "OBSERVE_RUN_ONCE": "1" if (django, database) == (MATRIX[0][1], "sqlite") else "0"}
     if database == "postgres":
         env.update(DATABASE_URL=os.environ["PG_URL"], OBSERVE_TEST_BACKEND="postgresql")
     else:

@@ -85,7 +85,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
     log_file = get_settings().LOG_FILE
     if log_file:
         directory = os.path.dirname(os.path.abspath(log_file))
-        if not (os.path.isdir(directory) and os.access(directory, os.W_OK)) or os.path.isdir(log_file):
+        if "\x00" in log_file or not (os.path.isdir(directory) and os.access(directory, os.W_OK)) or os.path.isdir(log_file):
             found.append(_error("django_observe.E002", f"OBSERVE['LOG_FILE'] cannot be written: {directory!r} is not a writable directory (or the path is a directory)."))
     return found
 
@@ -251,14 +251,14 @@ def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
         if spec.timeout > deadline:
             found.append(_warning("django_observe.W033", f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s)."))
     known = health_registry.known_names()
-    for name in conf.HEALTH_DISABLED_CHECKS:
+    for name in dict.fromkeys(conf.HEALTH_DISABLED_CHECKS):
         if name not in known:
             shown = name if len(name) < 60 else name[:57] + "..."
             found.append(_warning("django_observe.W035", f"OBSERVE['HEALTH_DISABLED_CHECKS'] has {shown!r}, which is not a check; known: {', '.join(sorted(known))}."))
-    for path in sorted(_probe_paths(conf)):
-        shadowed = _site_view(path)
-        if shadowed:
-            found.append(_warning("django_observe.W034", f"The health probe path '/{path}' is also {shadowed} of your site; the probe answers there first."))
+    shadowed = {path: view for path in sorted(_probe_paths(conf)) if (view := _site_view(path))}
+    if shadowed:
+        listed = ", ".join(f"'/{path}' ({view})" for path, view in shadowed.items())
+        found.append(_warning("django_observe.W034", f"Health probe paths are also URLs of your site, and the probe answers there first: {listed}."))
     return found
 
 
@@ -281,5 +281,5 @@ def _site_view(path: str) -> str | None:
             return None
         module = getattr(match.func, "__module__", "") or ""
         if not module.startswith("django_observe."):
-            return f"the view {match.view_name or match._func_path}"
+            return match.view_name or f"{module}.{getattr(match.func, '__name__', 'view')}"
     return None

@@ -134,6 +134,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if other:
             config.hook.pytest_deselected(items=other)
             items[:] = [item for item in items if item not in other]
+    if os.environ.get("OBSERVE_RUN_ONCE") == "0":
+        # Backend- and version-independent slow tests run in one matrix combination only (noxfile.py).
+        once = [item for item in items if item.get_closest_marker("once")]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [item for item in items if item not in once]
     browser = [item for item in items if {"page", "browser"} & set(getattr(item, "fixturenames", ()))]
     if browser:
         items[:] = [item for item in items if item not in browser] + browser

@@ -178,6 +178,8 @@ def string_mapping(key: str, value: Any) -> str | None:
 
 def listen_address(key: str, value: Any) -> str | None:
     try:
+        if not isinstance(value, str):  # ip_address() also takes integers (123 is 0.0.0.123)
+            raise TypeError(value)
         ipaddress.ip_address(value)
     except (TypeError, ValueError):
         shown = repr(value) if isinstance(value, str) and len(value) < 60 else got(value)

@@ -68,9 +68,10 @@ class ObserveHandler(logging.Handler):
         if path:
             try:
                 self.inner = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
-            except OSError:
+            except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
                 # A missing directory must not stop the site (gunicorn runs no checks; E002 says it).
-                report("logging", message=f"Cannot open LOG_FILE {path!r}, so log lines go to stderr", level=logging.ERROR)
+                reason = f"{type(error).__name__}: {error.strerror if isinstance(error, OSError) else error}"
+                report("logging", message=f"Cannot open LOG_FILE {path!r} ({reason}), so log lines go to stderr", exc_info=False, level=logging.ERROR)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

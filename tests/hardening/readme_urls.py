@@ -1,0 +1,9 @@
+"""The README's URLconf: the admin plus `path("", include("django_observe.urls"))`."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("django_observe.urls")),
+]

@@ -106,7 +106,7 @@ def bench_outbound(n: int, repeat: int) -> dict[str, float]:
         return response
 
     prepared = requests.Request("GET", "http://api.example.com/v1/generate").prepare()
-    hooked_send = outbound._wrap_requests(send)  # noqa: SLF001 - the bench times the hook itself
+    hooked_send = outbound._wrap_requests(send)
     gemini = observe.dependency("gemini", "generate")
 
     def empty_block() -> None:
@@ -114,7 +114,9 @@ def bench_outbound(n: int, repeat: int) -> dict[str, float]:
             pass
 
     results = {}
-    with override_settings(OBSERVE={"OUTBOUND_HOOKS": ["requests"], "OUTBOUND_SERVICES": {"api.example.com": "gemini"}, "SENTRY_ENABLED": False}):
+    with override_settings(
+        OBSERVE={"OUTBOUND_HOOKS": ["requests"], "OUTBOUND_SERVICES": {"api.example.com": "gemini"}, "SENTRY_ENABLED": False}
+    ):
         results["send stand-in, direct"] = best_us(lambda: send(None, prepared), n, repeat)
         results["send stand-in, through the hook"] = best_us(lambda: hooked_send(None, prepared), n, repeat)
         results["empty observe.dependency() block"] = best_us(empty_block, n, repeat)
@@ -138,7 +140,9 @@ def bench_outbound(n: int, repeat: int) -> dict[str, float]:
         calls = max(200, n // 40)
         results["requests.get to a local server, hooks off"] = best_us(lambda: session.get(url), calls, repeat)
         outbound.install_hooks()
-        with override_settings(OBSERVE={"OUTBOUND_HOOKS": ["requests"], "OUTBOUND_SERVICES": {f"127.0.0.1:{server.server_address[1]}": "local"}}):
+        with override_settings(
+            OBSERVE={"OUTBOUND_HOOKS": ["requests"], "OUTBOUND_SERVICES": {f"127.0.0.1:{server.server_address[1]}": "local"}}
+        ):
             results["requests.get to a local server, hooks on"] = best_us(lambda: session.get(url), calls, repeat)
         outbound.uninstall_hooks()
         server.shutdown()
@@ -159,7 +163,9 @@ def bench_log_lines(n: int, repeat: int, log_file: str) -> dict[str, float]:
         extra = {"LOG_CALLSITE": True} if callsite else {}
         with override_settings(OBSERVE={**settings_on, **extra}):
             observe_logging.configure()
-            results[f"INFO line to a file, callsite {label}"] = best_us(lambda: logger.info("Processing job", extra={"job_id": "j1"}), n // 2, repeat)
+            results[f"INFO line to a file, callsite {label}"] = best_us(
+                lambda: logger.info("Processing job", extra={"job_id": "j1"}), n // 2, repeat
+            )
     return results
 
 

@@ -68,7 +68,7 @@ _current: ContextVar[Call | None] = ContextVar("django_observe_outbound_call", d
 _in_hook: ContextVar[bool] = ContextVar("django_observe_outbound_hook", default=False)
 
 
-class dependency:  # noqa: N801  (reads as a function at the call site: observe.dependency(...))
+class dependency:
     """Time and count a call to ``service``: a context manager (sync and async) and a decorator (sync and async).
 
     Holds no per-call state, so one module-level instance may be shared by threads and tasks.
@@ -86,10 +86,10 @@ class dependency:  # noqa: N801  (reads as a function at the call site: observe.
         call.started = time.perf_counter()
         return call
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> None:
         call = _current.get()
         if call is None:  # entered in another context (a generator resumed elsewhere): nothing to close
-            return False
+            return
         duration = time.perf_counter() - call.started
         try:
             if call.token is not None:
@@ -97,13 +97,12 @@ class dependency:  # noqa: N801  (reads as a function at the call site: observe.
         except ValueError:  # exited in another context than it was entered in
             _current.set(None)
         record(call.service, call.operation, duration, status=call.status, error=error, http_status=call.http_status)
-        return False
 
     async def __aenter__(self) -> Call:
         return self.__enter__()
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> bool:
-        return self.__exit__(kind, error, traceback)
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> None:
+        self.__exit__(kind, error, traceback)
 
     def __call__(self, func: _Func) -> _Func:
         if iscoroutinefunction(func):
@@ -152,14 +151,15 @@ def record(
         if status is None:
             status = str(http_status) if http_status is not None else ("error" if error is not None else "success")
         metrics = core.get_metrics()
+        by_name: dict[str, Any] = metrics.by_name  # each family's kind is known by its name
         if _Children.owner is not metrics:  # metrics re-created (another namespace or buckets)
             _Children.owner, _Children.calls = metrics, {}
         key = (service, operation, status)
         children = _Children.calls.get(key)
         if children is None:
             children = _Children.calls[key] = (
-                metrics.by_name["external_requests_total"].labels(service, operation, status),
-                metrics.by_name["external_request_duration_seconds"].labels(service, operation),
+                by_name["external_requests_total"].labels(service, operation, status),
+                by_name["external_request_duration_seconds"].labels(service, operation),
             )
         children[0].inc()
         children[1].observe(duration)
@@ -169,7 +169,7 @@ def record(
             reason = "http_5xx" if http_status >= 500 else "http_4xx"
         else:
             return
-        metrics.by_name["external_request_errors_total"].labels(service, operation, reason).inc()
+        by_name["external_request_errors_total"].labels(service, operation, reason).inc()
 
 
 # --- the requests and httpx hooks ------------------------------------------------------------------

@@ -93,7 +93,9 @@ def migrated_template(tmp: Path) -> Path:
     """One migrated SQLite file, copied for every site (migrating costs seconds)."""
     template = tmp / "template.sqlite3"
     env = site_env(tmp, {"SQLITE_PATH": str(template)}, {})
-    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=SITE, env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=SITE, env=env, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return template
 
@@ -196,9 +198,14 @@ def prometheus(jobs: list[Job], rule_texts: list[str], tmp: Path) -> Iterator[An
     }
     (home / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
     port = free_port()
-    log = open(home / "prometheus.log", "w")  # noqa: SIM115 - closed below
+    log = open(home / "prometheus.log", "w")
     process = subprocess.Popen(
-        ["prometheus", f"--config.file={home / 'prometheus.yml'}", f"--storage.tsdb.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        [
+            "prometheus",
+            f"--config.file={home / 'prometheus.yml'}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

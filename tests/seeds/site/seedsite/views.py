@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_observe import observe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root: the docs example loader
-from tests.seeds.docs_blocks import business_metrics_module  # noqa: E402
+from tests.seeds.docs_blocks import business_metrics_module
 
 logger = logging.getLogger(__name__)
 business = business_metrics_module()  # docs/seeds.md's example, as written

@@ -12,8 +12,10 @@ if os.environ.get("SEED_OTEL_SPANS_FILE"):
     from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 
     provider = TracerProvider()
-    spans_file = open(os.environ["SEED_OTEL_SPANS_FILE"], "a", buffering=1)  # noqa: SIM115 - lives as long as the worker
-    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=spans_file, formatter=lambda span: span.to_json(indent=None) + "\n")))
+    spans_file = open(os.environ["SEED_OTEL_SPANS_FILE"], "a", buffering=1)
+    provider.add_span_processor(
+        SimpleSpanProcessor(ConsoleSpanExporter(out=spans_file, formatter=lambda span: span.to_json(indent=None) + "\n"))
+    )
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument()
 

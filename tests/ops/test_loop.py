@@ -26,7 +26,7 @@ from .helpers import export, panel_targets
 from .promql import grafana_to_promql
 from .stack import Process, Webhook, alertmanager, get_json, prometheus, query, wait_for, webhook_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.integration, pytest.mark.once, pytest.mark.django_db]
 
 #: Seconds an alert may take from its cause to the webhook (scrape 1 s + evaluation 1 s + group_wait 1 s + slack).
 DELIVERY_BOUND = 30.0

@@ -21,7 +21,7 @@ from tests.conftest import require_binary
 from .helpers import all_rules, dashboard_of, export, panel_targets, rules_of
 from .promql import grafana_to_promql
 
-pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+pytestmark = [pytest.mark.django_db, pytest.mark.integration, pytest.mark.once]
 
 APP = {"job": "django", "instance": "app:8000"}
 

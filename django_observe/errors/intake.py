@@ -325,6 +325,11 @@ class ErrorBuffer:
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout)
 
+    @property
+    def writer_thread(self) -> threading.Thread | None:
+        """This process's writer thread, when one was started (benchmarks read its CPU time)."""
+        return self._thread
+
     def pending_count(self) -> int:
         """Events buffered in this process and not yet written."""
         with self._cond:

@@ -92,7 +92,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
 
 def check_unknown_keys(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """W001: a key in OBSERVE that we do not know (usually a typo)."""
-    found = []
+    found: list[CheckMessage] = []
     for key, closest in unknown_keys():
         hint = f"Did you mean '{closest}'?" if closest else CHECK_IDS["django_observe.W001"][1]
         shown = key if len(key) < 60 else key[:57] + "..."

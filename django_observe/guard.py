@@ -33,7 +33,7 @@ _logged: set[str] = set()
 _logged_lock = threading.Lock()
 
 
-ExcInfo = bool | tuple[type[BaseException], BaseException | None, TracebackType | None]
+ExcInfo = bool | tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def report(
@@ -89,7 +89,7 @@ class Guard:
         if kind is None or not issubclass(kind, Exception):
             return False  # nothing failed, or KeyboardInterrupt/SystemExit: let it through
         # __exit__ runs outside the `except` block: hand the exception over explicitly.
-        report(self.component, count=self.count, message=self.message, exc_info=(kind, error, traceback))
+        report(self.component, count=self.count, message=self.message, exc_info=(kind, error, traceback) if error is not None else True)
         return True
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -158,7 +158,8 @@ class ObserveFormatter(logging.Formatter):
         """One line of JSON, or one console line."""
         if self._console is None:
             return _JSON.encode(event)
-        return self._console(None, event["level"], console_safe(event))  # type: ignore[return-value]
+        line: str = self._console(None, event["level"], console_safe(event))
+        return line
 
     def format(self, record: logging.LogRecord) -> str:
         return self.render(self.event_dict(record))
@@ -219,6 +220,6 @@ def configure_structlog() -> None:
     )
 
 
-def _to_stdlib(logger: Any, method_name: str, event_dict: dict[str, Any]) -> tuple[tuple[dict[str, Any]], dict[str, Any]]:
+def _to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> tuple[tuple[MutableMapping[str, Any]], dict[str, Any]]:
     """Hand the event dict to the stdlib logger as the record's msg (what ObserveFormatter reads)."""
     return (event_dict,), {}

@@ -92,7 +92,7 @@ class ObserveHandler(logging.Handler):
             if self.inner.stream is None:
                 # A second dictConfig (Celery, a second django.setup()) closes every handler it
                 # finds, ours included; reopen instead of losing every later line.
-                self.inner.stream = reopen(self.inner)
+                self.inner.stream = reopen(self.inner)  # type: ignore[assignment]  # typeshed narrows the stream to TextIOWrapper
             elif created - self._checked_at >= self.reopen_check_seconds:
                 self._checked_at = created
                 self.inner.reopenIfNeeded()

@@ -251,7 +251,9 @@ def render_reference() -> str:
         "Most projects set nothing: `OBSERVE = {}` gives every default below. Do not copy the",
         "defaults into your settings; set only the keys you want to change. Precedence for every key:",
         "the key in `OBSERVE`, then its environment variable (when it has one), then the default.",
-        "A wrong type or value fails `manage.py check` (ids in [checks](checks.md)) and startup.",
+        "A wrong type or value fails `manage.py check` (ids in [checks](checks.md)); servers run no checks,",
+        "so at run time the key takes its default and one ERROR line names it (counted in",
+        "`observe_internal_errors_total{component=\"settings\"}`).",
         "",
     ]
     sections: dict[str, list[tuple[str, Option]]] = {}

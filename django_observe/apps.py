@@ -59,4 +59,4 @@ class ObserveConfig(AppConfig):
             pass
         else:
             observe_celery.connect()
-            from .health import celery as health_celery  # noqa: F401  (registers the beat task)
+            from .health import beat  # noqa: F401  (registers the beat task)

@@ -10,7 +10,7 @@ tasks. The parts:
 - ``logs``: one ``task_started`` and one finish line per task (``CELERY_TASK_LOG``);
 - ``exporter``: the worker's own ``/metrics`` port (``CELERY_EXPORTER_PORT``).
 
-This package and ``health/celery.py`` are the only modules that import celery. Guide: docs/celery.md.
+This package, ``health/celery.py`` and ``health/beat.py`` are the only modules that import celery. Guide: docs/celery.md.
 """
 
 from __future__ import annotations

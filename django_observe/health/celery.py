@@ -1,13 +1,11 @@
-"""Celery health checks and the beat task that records health history.
+"""Celery health checks: the broker answers, workers answer a ping.
 
-The only module of the health package that imports celery and kombu. The checks
+With ``health.beat``, the only module of the health package that imports celery (and kombu). The checks
 use a Celery app configured from the Django settings (``CELERY_*``, the layout
 ``app.config_from_object("django.conf:settings", namespace="CELERY")`` gives),
 so they work in the web process even when the project's own app is not imported.
 
-Beat: schedule the task ``django_observe.record_health`` (for example every 60 s)
-``ObserveConfig.ready()`` imports this module when Celery is installed, so the worker
-knows the task; see docs/health.md.
+The beat task that records health history is in ``health.beat``.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from health_check.contrib.celery import Ping
 from health_check.exceptions import ServiceUnavailable
 
 from ..conf import get_settings, on_change
-from .checks import BEAT_TASK_NAME, unavailable
+from .checks import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -189,14 +187,3 @@ class CeleryWorkers(Ping):
             return {queue.name for queue in self.app.conf.task_queues}
         except TypeError:  # task_queues is None: the default queue only
             return {self.app.conf.task_default_queue}
-
-
-@celery.shared_task(name=BEAT_TASK_NAME, ignore_result=True)
-def record_health() -> str:
-    """Run every check now and record the run (trigger ``beat``); returns the overall status."""
-    from .history import record
-    from .runner import run_all_fresh
-
-    results, started_at, duration = run_all_fresh()
-    run = record(results, trigger="beat", started_at=started_at, duration=duration)
-    return run.status

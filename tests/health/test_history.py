@@ -135,7 +135,7 @@ class _Sink:
 def test_beat_task_records_a_run_that_feeds_the_heartbeat_check(observe: Callable[..., None]) -> None:
     from health_check.exceptions import ServiceUnavailable
 
-    from django_observe.health.celery import record_health
+    from django_observe.health.beat import record_health
     from django_observe.health.checks import CeleryBeat
 
     observe({"ok": P + "Counting"})

@@ -72,6 +72,7 @@ def builtin_specs() -> list[tuple[str, Callable[[], HealthCheck], bool]]:
         found.append(("redis", functools.partial(Redis, url=redis_url), True))
     if broker := getattr(settings, "CELERY_BROKER_URL", ""):
         try:
+            # Here, not at the top: celery is an optional extra, and projects without a broker never pay its import.
             from . import celery as celery_checks
         except ImportError:
             logger.warning("CELERY_BROKER_URL is set but celery is not installed: the Celery health checks are off.")

@@ -1,1 +1,1 @@
-"""The local error tracker: grouping (fingerprint), scrubbing (scrub), event shaping (events), storage (store), lifecycle and signals."""
+"""The local error tracker: capture (before_send, lean capture), grouping (fingerprint), scrubbing (scrub), event shaping (events), intake (buffer, writer thread), writes (SQL), lifecycle (status changes), retention, signals."""

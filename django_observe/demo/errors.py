@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from ..conf import get_settings
 from ..models import ErrorEvent, ErrorGroup, ErrorGroupChange, ErrorGroupHourly
@@ -51,7 +52,7 @@ class DemoGroup:
     method: str = "GET"
     #: Events per busy hour, and the hours (ago) during which the error happened: [(from, to), ...].
     rate: float = 1.0
-    active: list[tuple[int, int]] = field(default_factory=lambda: [(HOURS, 1)])
+    active: list[tuple[int, int]] = field(default_factory=lambda: [(HOURS, 0)])
     status: str = ErrorGroup.Status.UNRESOLVED
     changes: list[Change] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
@@ -82,7 +83,7 @@ GROUPS = [
         url="/checkout/pay/",
         method="POST",
         rate=2.0,
-        active=[(26 * 24, 6 * 24 + 2), (2 * 24 - 3, 1)],
+        active=[(26 * 24, 6 * 24 + 2), (2 * 24 - 3, 0)],
         changes=[
             Change("resolved", 6 * 24, "alice", "in release 1.4.1"),
             Change("regressed", 2 * 24 - 3, "", "new event in release 1.4.2"),
@@ -99,7 +100,7 @@ GROUPS = [
         url="/checkout/pay/",
         method="POST",
         rate=0.6,
-        active=[(26 * 24, 6 * 24 + 2), (2 * 24 - 3, 1)],
+        active=[(26 * 24, 6 * 24 + 2), (2 * 24 - 3, 0)],
         shared_request="c0ffee0000000000000000000000beef",
     ),
     DemoGroup(
@@ -119,7 +120,6 @@ GROUPS = [
         key="webhook-signature",
         title="Stripe webhook signature mismatch for event %s",
         culprit="/webhooks/stripe/",
-        level="warning",
         logger="shop.webhooks",
         message="Stripe webhook signature mismatch for event evt_{n}",
         url="/webhooks/stripe/",
@@ -138,7 +138,7 @@ GROUPS = [
         url="/products/",
         query="page=abc",
         rate=3.0,
-        active=[(5, 1)],
+        active=[(5, 0)],
     ),
 ]
 
@@ -159,16 +159,16 @@ def release_at(hours_ago: float) -> str:
 
 
 def hourly_counts(group: DemoGroup, anchor: datetime.datetime) -> dict[int, int]:
-    """hours ago -> events, for every hour with events (from 720 hours ago to the last full hour)."""
+    """hours ago -> events, for every hour with events (from 720 hours ago to the current hour, 0)."""
     rng = random.Random(f"django-observe demo: {group.key}")
     counts = {}
-    for hours_ago in range(HOURS, 0, -1):
+    for hours_ago in range(HOURS, -1, -1):
         busy = 0.25 + 0.75 * max(0.0, 1 - abs((anchor - datetime.timedelta(hours=hours_ago)).hour - 14) / 7)
         count = int(group.rate * busy * (0.5 + rng.random()) + rng.random())
         if any(start >= hours_ago >= end for start, end in group.active) and count:
             counts[hours_ago] = count
-    if group.shared_request and 1 in range(min(end for _, end in group.active), HOURS):
-        counts[1] = max(counts.get(1, 0), 1)  # the two errors of one request, in the last hour
+    if group.shared_request and min(end for _, end in group.active) == 0:
+        counts[0] = max(counts.get(0, 0), 1)  # the two errors of one request, minutes ago
     return counts
 
 
@@ -178,9 +178,10 @@ def remove() -> int:
 
 
 @transaction.atomic
-def fill(anchor: datetime.datetime) -> dict[str, int]:
-    """Replace the demo error groups; returns row counts written."""
+def fill(anchor: datetime.datetime, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Replace the demo error groups; returns row counts written. Events of the current hour are not in the future."""
     remove()
+    at = _times(anchor, now or timezone.now())
     written = {"groups": 0, "events": 0, "hourly": 0, "changes": 0}
     environment = get_settings().ENVIRONMENT
     for spec in GROUPS:
@@ -188,7 +189,6 @@ def fill(anchor: datetime.datetime) -> dict[str, int]:
         if not counts:
             continue
         first_hour, last_hour = max(counts), min(counts)
-        at = _times(anchor)
         group = ErrorGroup.objects.create(
             fingerprint=fingerprint(spec.key),
             title=spec.title,
@@ -221,9 +221,9 @@ def fill(anchor: datetime.datetime) -> dict[str, int]:
     return written
 
 
-def _times(anchor: datetime.datetime) -> Any:
+def _times(anchor: datetime.datetime, now: datetime.datetime) -> Any:
     def at(hours_ago: float, minute: int) -> datetime.datetime:
-        return anchor - datetime.timedelta(hours=hours_ago) + datetime.timedelta(minutes=minute)
+        return min(anchor - datetime.timedelta(hours=hours_ago) + datetime.timedelta(minutes=minute), now)
 
     return at
 

@@ -23,7 +23,7 @@ import pytest
 
 from tests.servers import ROOT, free_port, stop
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.once]  # SQLite demo server: the same in every matrix combination
 
 OVERVIEW = "/admin/django_observe/"
 ERRORS = "/admin/django_observe/errorgroup/"

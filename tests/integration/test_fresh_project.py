@@ -201,6 +201,7 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         stop(server)
 
 
+@pytest.mark.once  # a new project always runs on SQLite
 def test_quickstart_page_gives_metrics_probes_request_ids_and_admin(quickstart: tuple[str, Path, str]) -> None:
     import http.cookiejar
 

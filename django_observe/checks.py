@@ -17,7 +17,9 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
-from .conf import ObserveSettings, get_settings, problems, unknown_keys
+from .conf import get_settings, problems, unknown_keys
+from .health import registry as health_registry
+from .health import routes as health_routes
 from .metrics import multiprocess_dir
 from .metrics.workers import configured_workers
 
@@ -166,9 +168,8 @@ _DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "dev", "local", "test", "t
 _TOKEN_MIN_LENGTH = 16
 
 
-def _probe_paths(conf: ObserveSettings) -> set[str]:
-    health = conf.HEALTH_PATH.strip("/")
-    return {health, f"{health}/live", f"{health}/ready", f"{health}/detailed"}
+def _probe_paths() -> set[str]:
+    return set(health_routes.probe_paths())
 
 
 def check_metrics(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
@@ -184,7 +185,7 @@ def check_metrics(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> lis
     workers = configured_workers((Path(str(getattr(settings, "BASE_DIR", "."))),))
     if conf.METRICS_ENABLED and not path and workers is not None and workers[0] > 1:
         found.append(_warning("django_observe.W021", f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts."))
-    taken = _probe_paths(conf) & {p.strip("/") for p in (conf.METRICS_PATH, *conf.METRICS_PATH_ALIASES)}
+    taken = _probe_paths() & {p.strip("/") for p in (conf.METRICS_PATH, *conf.METRICS_PATH_ALIASES)}
     if taken:
         found.append(_warning("django_observe.W023", f"The metrics path {sorted(taken)[0]!r} is also a health probe path; the probe answers there."))
     return found
@@ -242,8 +243,6 @@ def check_errors_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) 
 def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """E030 unloadable host check, E031 duplicate names, E032 bad critical/timeout, W033 timeout above the deadline,
     W034 a probe path shadowing a URL of the site, W035 an unknown name in HEALTH_DISABLED_CHECKS."""
-    from .health import registry as health_registry  # TODO(lead): top-level once health/registry.py lands
-
     conf = get_settings()
     found: list[CheckMessage] = [Error(message, hint=hint, id=check_id) for check_id, message, hint in health_registry.config_problems()]
     deadline = conf.HEALTH_DEADLINE
@@ -255,7 +254,7 @@ def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
         if name not in known:
             shown = name if len(name) < 60 else name[:57] + "..."
             found.append(_warning("django_observe.W035", f"OBSERVE['HEALTH_DISABLED_CHECKS'] has {shown!r}, which is not a check; known: {', '.join(sorted(known))}."))
-    shadowed = {path: view for path in sorted(_probe_paths(conf)) if (view := _site_view(path))}
+    shadowed = {path: view for path in sorted(_probe_paths()) if (view := _site_view(path))}
     if shadowed:
         listed = ", ".join(f"'/{path}' ({view})" for path, view in shadowed.items())
         found.append(_warning("django_observe.W034", f"Health probe paths are also URLs of your site, and the probe answers there first: {listed}."))

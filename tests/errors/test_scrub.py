@@ -22,7 +22,8 @@ def test_json_and_form_bodies_left_as_strings_are_parsed_and_filtered() -> None:
     form_event = {"request": {"data": "user=bob&password=hunter2"}}
     scrub_event(json_event, WORDS)
     scrub_event(form_event, WORDS)
-    assert json.loads(json_event["request"]["data"]) == {"user": "bob", "credentials": {"password": FILTERED, "api_key": FILTERED}}
+    # "credentials" is a secret word itself (sentry-sdk's denylist): the whole object goes.
+    assert json.loads(json_event["request"]["data"]) == {"user": "bob", "credentials": FILTERED}
     assert form_event["request"]["data"] == "user=bob&password=[Filtered]"
 
 

@@ -182,6 +182,8 @@ def _adopt(client: Any, user_hook: capture.BeforeSend | None) -> None:
         if user_hook is None:
             user_hook = existing
         client.options["before_send"] = capture.before_send
+    elif user_hook is None:
+        user_hook = capture.user_before_send()  # adopted before: keep the host's hook we chained then
     _ignore_our_loggers()
     capture.install(
         client,

@@ -124,6 +124,14 @@ def test_a_client_the_host_initialised_is_adopted_with_its_hook_chained(host_cli
     assert event.data["tags"]["host_hook"] == "yes"  # ... and what it returned is what we stored
 
 
+def test_adopting_the_same_host_client_twice_keeps_its_hook(host_client: list[str]) -> None:
+    sentry.init_sentry()
+    sentry.init_sentry()  # e.g. a second django.setup(), or a test re-initialising
+    sentry.capture_message("still through their hook")
+    assert host_client == ["still through their hook"]
+    assert ErrorEvent.objects.get().data["tags"]["host_hook"] == "yes"
+
+
 def test_refuses_options_that_switch_the_sdk_scrubber_off() -> None:
     with pytest.raises(ImproperlyConfigured, match="EventScrubber"):
         sentry.init_sentry(data_collection={})

@@ -94,6 +94,11 @@ def installed() -> bool:
     return _state.client is not None
 
 
+def user_before_send() -> BeforeSend | None:
+    """The host's own before_send, run after ours (None when there is none)."""
+    return _state.user_before_send
+
+
 def log_handler() -> logging.Handler | None:
     """The root-logger handler that turns ERROR records into events (lean mode), if installed."""
     return _state.handler

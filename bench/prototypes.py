@@ -1,0 +1,428 @@
+"""Bench-only prototypes of hot-path changes, applied by monkeypatching (never shipped).
+
+    BENCH_PROTOTYPES=buffered_log,preformatted_line STACK=observe python bench/inproc.py ...
+    python bench/callgrind.py --variant 'proto={"BENCH_PROTOTYPES": "all"}'
+
+benchsite/wsgi.py and asgi.py call ``apply()`` after Django is set up when BENCH_PROTOTYPES is
+set. Each prototype is the smallest change that gives the number for /work/coord/perf-findings.md;
+they were written against the django_observe layout of commit f742d28 (logging/output.py,
+logging/formatter.py, metrics/core.py, metrics/db.py) and check that what they replace exists.
+``verify_preformatted_line()`` checks the pre-formatted access line byte for byte against the
+formatter's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+APPLIED: list[str] = []
+
+
+# --- 1. access line: write without a flush per line --------------------------------------------
+
+
+def buffered_log() -> None:
+    """Let the file object's buffer (8 KiB) collect lines: one write() per ~20 lines instead of per line.
+
+    Flushed when the buffer fills, when the last flush is older than FLUSH_SECONDS (checked on the
+    next line), at exit (atexit; gunicorn's SIGTERM path runs it) and before a line at WARNING or
+    above (errors are never held back).
+    """
+    from django_observe.logging import output
+
+    handler_cls = output.ObserveHandler
+    flush_seconds = 0.5
+    state = {"flushed": time.monotonic()}
+    original_write = handler_cls._write
+
+    def _write(self: Any, line: str, created: float) -> None:
+        inner = self.inner
+        if not isinstance(inner, logging.handlers.WatchedFileHandler) or inner.stream is None:
+            return original_write(self, line, created)
+        if created - self._checked_at >= self.reopen_check_seconds:
+            self._checked_at = created
+            inner.flush()
+            inner.reopenIfNeeded()
+        inner.stream.write(line + "\n")
+        now = time.monotonic()
+        if now - state["flushed"] >= flush_seconds or getattr(self, "_bench_urgent", False):
+            inner.flush()
+            state["flushed"] = now
+
+    handler_cls._write = _write
+
+    def flush_all() -> None:
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, handler_cls):
+                handler.inner.flush()
+
+    atexit.register(flush_all)
+
+
+# --- 2. access line: pre-formatted, no event dict, no JSONEncoder ------------------------------
+
+
+def preformatted_line() -> None:
+    """Render the default access line by concatenation: constant prefix/suffix, escaped strings only.
+
+    Taken only when nothing else can add to the line (no structlog context bound, no exception,
+    JSON format); the result is byte-identical to the formatter's (verify_preformatted_line()).
+    """
+    from json.encoder import encode_basestring  # the C encoder json uses with ensure_ascii=False
+
+    from django_observe import context
+    from django_observe.conf import get_settings
+    from django_observe.logging import formatter, output
+
+    handler_cls = output.ObserveHandler
+    original = handler_cls.write_fields
+    cache: dict[Any, tuple[str, str]] = {}
+
+    def write_fields(self: Any, name: str, level: int, fields: dict[str, Any], exc_info: Any) -> None:
+        fmt = self.formatter
+        if exc_info is not None or fmt is None or fmt._console is not None or formatter.structlog_context_used():
+            return original(self, name, level, fields, exc_info)
+        conf = get_settings()
+        key = (name, level, fields.get("event"), conf.SERVICE_NAME, conf.ENVIRONMENT, conf.VERSION)
+        parts = cache.get(key)
+        if parts is None:
+            head = f'{{"event": {encode_basestring(fields.get("event", ""))}, "level": "{logging.getLevelName(level).lower()}", "logger": {encode_basestring(name)}, "timestamp": "'
+            tail = (
+                f', "service": {encode_basestring(conf.SERVICE_NAME)}, "environment": {encode_basestring(conf.ENVIRONMENT)}, '
+                f'"version": {encode_basestring(conf.VERSION)}}}'
+            )
+            parts = cache[key] = (head, tail)
+        body = []
+        for field, value in fields.items():
+            if field == "event":
+                continue
+            if value.__class__ is str:
+                body.append(f', "{field}": {encode_basestring(value)}')
+            elif value.__class__ is int or value.__class__ is float:
+                body.append(f', "{field}": {value!r}')
+            elif value is True:
+                body.append(f', "{field}": true')
+            elif value is None:
+                body.append(f', "{field}": null')
+            else:
+                return original(self, name, level, fields, exc_info)
+        request_id = context.request_id_var.get()
+        if request_id is not None:
+            body.append(f', "request_id": {encode_basestring(request_id)}')
+            user_id = context.get_user_id()
+            if user_id is not None:
+                return original(self, name, level, fields, exc_info)
+        if context.task_id_var.get() is not None:
+            return original(self, name, level, fields, exc_info)
+        created = time.time()
+        line = f"{parts[0]}{formatter._timestamp(created)}\"{''.join(body)}{parts[1]}"
+        with self.lock:
+            try:
+                self._write(line, created)
+            except OSError:
+                self._lost()
+
+    handler_cls.write_fields = write_fields
+
+
+def verify_preformatted_line() -> None:
+    """The pre-formatted line equals the formatter's for a typical access line (raises if not)."""
+    from django_observe import context
+    from django_observe.logging import formatter, output
+
+    handler = next(h for h in logging.getLogger().handlers if isinstance(h, output.ObserveHandler))
+    lines: list[str] = []
+    saved = handler._write
+    handler._write = lambda line, created: lines.append(line)  # type: ignore[method-assign]
+    fixed = 1767225600.123456
+    real_time = time.time
+    time.time = lambda: fixed  # type: ignore[assignment]
+    try:
+        context.bind_request("0123456789abcdef0123456789abcdef")
+        fields = {"request": 'GET /p"\u00e9', "method": "GET", "route": "p/<int:x>", "code": 200, "duration_ms": 1.25, "event": "request_finished"}
+        output.ObserveHandler.write_fields(handler, "django_observe.request", logging.INFO, dict(fields), None)
+        fmt = handler.formatter
+        expected = fmt.render(fmt.complete(dict(fields), "django_observe.request", "INFO", fixed, None))
+        if lines[-1] != expected:
+            raise AssertionError(f"pre-formatted line differs:\n{lines[-1]}\n{expected}")
+    finally:
+        time.time = real_time  # type: ignore[assignment]
+        handler._write = saved  # type: ignore[method-assign]
+        context.clear()
+
+
+# --- 3. prometheus multiprocess values: no getpid() syscall per update ---------------------------
+
+
+def cached_pid() -> None:
+    """prometheus_client's MmapedValue calls os.getpid() (a syscall) in every inc/set/get to notice a fork.
+
+    os.register_at_fork tells us instead; the value class is the same, only its process_identifier
+    (a public parameter of MultiProcessValue) is swapped in its closure.
+    """
+    from prometheus_client import values
+
+    cls = values.ValueClass
+    if not getattr(cls, "_multiprocess", False):
+        return
+    method = cls._MmapedValue__check_for_pid_change
+    cell = method.__closure__[method.__code__.co_freevars.index("process_identifier")]
+    box = [os.getpid()]
+
+    def after_fork() -> None:
+        box[0] = os.getpid()
+
+    os.register_at_fork(after_in_child=after_fork)
+    cell.cell_contents = lambda: box[0]
+
+
+# --- 4. request metrics: per-process aggregation, written to the mmap every N requests / T s ------
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[Any, float] = {}
+        self.hist: dict[Any, list[Any]] = {}
+        self.n = 0
+        self.since = time.monotonic()
+
+
+def batched_request_metrics(every: int = 64, seconds: float = 1.0) -> None:
+    """Count and time requests in process memory; add them to the mmap values every `every` requests,
+    every `seconds` (checked on the next request), before this worker answers /metrics, and at exit.
+    http_requests_in_progress is not written per request (see no_in_progress)."""
+    from prometheus_client import values  # noqa: F401
+
+    from django_observe.metrics import core
+
+    pending = _Pending()
+
+    def flush() -> None:
+        with pending.lock:
+            counts, hist = pending.counts, pending.hist
+            pending.counts, pending.hist, pending.n, pending.since = {}, {}, 0, time.monotonic()
+        metrics = core.current()
+        for (method, endpoint, status), n in counts.items():
+            children = metrics.http_children.get((method, endpoint, status))
+            if children is None:
+                children = metrics.http_children[(method, endpoint, status)] = (
+                    metrics.requests.labels(method, endpoint, str(status)),
+                    metrics.duration.labels(method, endpoint),
+                )
+            children[0].inc(n)
+        for (method, endpoint), (total, buckets) in hist.items():
+            child = metrics.duration.labels(method, endpoint)
+            child._sum.inc(total)
+            for i, n in enumerate(buckets):
+                if n:
+                    child._buckets[i].inc(n)
+
+    def request_started() -> None:
+        return None
+
+    def request_finished(method: str, endpoint: str, status_code: int, duration: float, slow: bool, exception: Any) -> None:
+        metrics = core._state.current or core.current()
+        bounds = metrics.duration._upper_bounds
+        with pending.lock:
+            key = (method, endpoint, status_code)
+            pending.counts[key] = pending.counts.get(key, 0) + 1
+            entry = pending.hist.get((method, endpoint))
+            if entry is None:
+                entry = pending.hist[(method, endpoint)] = [0.0, [0] * len(bounds)]
+            entry[0] += duration
+            for i, bound in enumerate(bounds):
+                if duration <= bound:
+                    entry[1][i] += 1
+                    break
+            pending.n += 1
+            due = pending.n >= every or time.monotonic() - pending.since >= seconds
+        if slow:
+            metrics.slow.labels(method, endpoint).inc()
+        if exception is not None:
+            metrics.exceptions.labels(type(exception).__name__, endpoint).inc()
+        if due:
+            flush()
+
+    _set_request_functions(request_started, request_finished)
+    atexit.register(flush)
+    _flush_before_scrape(flush)
+
+
+def _set_request_functions(started: Any, finished: Any) -> None:
+    """The middleware calls them through the package (``metrics.request_started``): patch both names."""
+    import django_observe.metrics as package
+    from django_observe.metrics import core
+
+    core.request_started = package.request_started = started
+    core.request_finished = package.request_finished = finished
+
+
+def _flush_before_scrape(flush: Any) -> None:
+    from prometheus_client import multiprocess
+
+    original = multiprocess.MultiProcessCollector.collect
+
+    def collect(self: Any) -> Any:
+        flush()
+        return original(self)
+
+    multiprocess.MultiProcessCollector.collect = collect
+
+
+# --- 5. no http_requests_in_progress writes per request -----------------------------------------
+
+
+def no_in_progress() -> None:
+    """Drop the in-progress gauge's inc + dec (2 of the 5 mmap writes of a request)."""
+    from django_observe.metrics import core
+
+    original_finished = core.request_finished
+
+    def request_started() -> None:
+        return None
+
+    def request_finished(*args: Any, **kwargs: Any) -> None:
+        metrics = core._state.current or core.current()
+        gauge = metrics.in_progress
+        saved = gauge.dec
+        gauge.dec = lambda amount=1: None  # type: ignore[method-assign]
+        try:
+            original_finished(*args, **kwargs)
+        finally:
+            gauge.dec = saved  # type: ignore[method-assign]
+
+    _set_request_functions(request_started, request_finished)
+
+
+# --- 6. DB connection gauges: skip set() when the value did not change -----------------------------
+
+
+def unchanged_db_gauges() -> None:
+    """refresh_connection_gauges() sets two gauges per alias after every request that used the
+    database: with CONN_MAX_AGE 0 they are (0, 0) every time. Write only what changed."""
+    from django_observe.metrics import core, db
+
+    last: dict[str, tuple[int, int]] = {}
+    children: dict[str, tuple[Any, Any]] = {}
+
+    def refresh_connection_gauges() -> None:
+        metrics = core.get_metrics()
+        if not db._enabled[0]:
+            return
+        for alias, counts in db.connection_counts().items():
+            if last.get(alias) == counts:
+                continue
+            pair = children.get(alias)
+            if pair is None:
+                pair = children[alias] = (metrics.db_active.labels(alias), metrics.db_idle.labels(alias))
+            pair[0].set(counts[0])
+            pair[1].set(counts[1])
+            last[alias] = counts
+
+    db.refresh_connection_gauges = refresh_connection_gauges
+
+
+# --- 7. DB query metrics aggregated per process (no mmap write per query) ------------------------
+
+
+def batched_db_metrics() -> None:
+    """execute_wrapper counts and times in process memory; written to the mmap with the request metrics
+    (here: at request_finished of Django, and before a scrape, and at exit)."""
+    from django.core.signals import request_finished
+
+    from django_observe.metrics import core, db
+
+    pending: dict[Any, list[Any]] = {}
+    lock = threading.Lock()
+
+    def execute_wrapper(execute: Any, sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        if not db._enabled[0]:
+            return execute(sql, params, many, context)
+        connection = context["connection"]
+        key = (connection.alias, connection.vendor)
+        db._activity[0] = True
+        state = connection.__dict__
+        state[db._BUSY] = state.get(db._BUSY, 0) + 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        except Exception:
+            core.current().db_errors.labels(*key).inc()
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            state[db._BUSY] -= 1
+            with lock:
+                entry = pending.get(key)
+                if entry is None:
+                    entry = pending[key] = [0, []]
+                entry[0] += 1
+                entry[1].append(elapsed)
+
+    def flush(**_: Any) -> None:
+        if not pending:
+            return
+        with lock:
+            items = list(pending.items())
+            pending.clear()
+        metrics = core.current()
+        for key, (n, durations) in items:
+            children = metrics.db_children.get(key)
+            if children is None:
+                children = metrics.db_children[key] = (metrics.db_queries.labels(*key), metrics.db_duration.labels(*key))
+            children[0].inc(n)
+            for d in durations:
+                children[1].observe(d)
+
+    db.execute_wrapper = execute_wrapper
+    request_finished.connect(flush, weak=False, dispatch_uid="bench.prototypes.batched_db_metrics")
+    atexit.register(flush)
+    _flush_before_scrape(flush)
+
+
+# --- 8. Access-Control-Expose-Headers only when the request is a CORS one ------------------------
+
+
+def expose_header_on_cors_only() -> None:
+    """Add Access-Control-Expose-Headers only when the request carries Origin (a browser's CORS request):
+    one header less to set, to validate in gunicorn and to send on every other response."""
+    from django_observe import middleware
+
+    original_end = middleware.ObserveMiddleware._end
+    original_expose = middleware._expose_header
+
+    def _end(self: Any, request: Any, response: Any, began: float) -> Any:
+        middleware._expose_header = original_expose if "HTTP_ORIGIN" in request.META else (lambda response, header: None)
+        return original_end(self, request, response, began)
+
+    middleware.ObserveMiddleware._end = _end
+
+
+PROTOTYPES = {
+    "buffered_log": buffered_log,
+    "preformatted_line": preformatted_line,
+    "cached_pid": cached_pid,
+    "batched_request_metrics": batched_request_metrics,
+    "no_in_progress": no_in_progress,
+    "unchanged_db_gauges": unchanged_db_gauges,
+    "batched_db_metrics": batched_db_metrics,
+    "expose_header_on_cors_only": expose_header_on_cors_only,
+}
+
+
+def apply(names: str) -> None:
+    """Apply the comma-separated prototypes (``all`` = every one)."""
+    chosen = list(PROTOTYPES) if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    for name in chosen:
+        if name == "no_in_progress" and "batched_request_metrics" in chosen:
+            continue  # batched_request_metrics already leaves the gauge alone
+        PROTOTYPES[name]()
+        APPLIED.append(name)
+    if "preformatted_line" in chosen:
+        verify_preformatted_line()

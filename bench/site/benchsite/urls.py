@@ -1,5 +1,7 @@
 """The same four views for every stack; each stack adds the URLs its packages document."""
 
+import os
+
 from django.conf import settings
 from django.urls import include, path
 
@@ -33,3 +35,9 @@ if settings.PROJECT:
 if settings.WITH_OBSERVE:
     # /metrics and /health, /health/live, /health/ready, /health/detailed (whatever has landed).
     urlpatterns.append(path("", include("django_observe.urls")))
+
+if os.environ.get("BENCH_MANY_ROUTES"):
+    from benchsite import many_routes
+
+    # scale.py memory: thousands of distinct routes under /m/ (bench only).
+    urlpatterns.append(path("m/", include(many_routes.urlpatterns(int(os.environ["BENCH_MANY_ROUTES"])))))

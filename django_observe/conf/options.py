@@ -110,6 +110,7 @@ DEFAULTS: dict[str, Option] = {
     "ERRORS_MAX_EVENT_BYTES": Option(65_536, "Size cap of one stored event's JSON.", number(1024, 100_000_000, integer=True), None, "Errors"),
     "ERRORS_RETENTION_DAYS": Option(90, "`observe_prune` deletes events older than this.", number(1, 36_500, integer=True), None, "Errors"),
     "ERRORS_MAX_EVENTS": Option(100_000, "`observe_prune` keeps at most this many events.", number(1, 10**12, integer=True), None, "Errors"),
+    "ERRORS_NEW_GROUPS_PER_HOUR": Option(500, "New error groups created per hour, all processes together. Beyond it, events of further new groups are counted in one group, *New error groups over the hourly limit*, and in `observe_internal_errors_total{component=\"errors_overflow\"}`: input can never grow the error tables without bound.", number(1, 10_000_000, integer=True), None, "Errors"),
     "SENTRY_ENABLED": Option(True, "Initialise sentry-sdk at startup (with or without a DSN).", boolean, None, "Sentry"),
     "SENTRY_DSN": Option("", "Sentry DSN; empty keeps events local.", dsn, "SENTRY_DSN", "Sentry", "django_observe.E040"),
     "SENTRY_ENVIRONMENT": Option("", "Sentry environment; empty means `ENVIRONMENT`.", string, "SENTRY_ENVIRONMENT", "Sentry"),

@@ -69,6 +69,7 @@ class ObserveSettings:
     ERRORS_MAX_EVENT_BYTES: int
     ERRORS_RETENTION_DAYS: int
     ERRORS_MAX_EVENTS: int
+    ERRORS_NEW_GROUPS_PER_HOUR: int
     SENTRY_ENABLED: bool
     SENTRY_DSN: str
     SENTRY_ENVIRONMENT: str

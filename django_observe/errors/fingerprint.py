@@ -10,8 +10,13 @@ Parts, first match wins:
    collapsed, the last 30 kept; no in-app frame: the crash frame; no frames: the
    normalized value,
 3. a log record without exception: logger + the UNFORMATTED template
-   (``"order %s not found"``), so parameters never split a group,
+   (``"order %s not found"``), so parameters never split a group -- normalized too, since
+   a template is often formatted already (``log.error(f"could not parse {q}")``),
 4. anything else: logger + the normalized first line of the message.
+
+Normalizing replaces UUIDs, dates, e-mails, URLs, IPs (v4 and v6), hex ids, quoted strings and
+numbers with placeholders: an input-controlled value never makes a new group. What still
+differs (free words) is bounded by ``ERRORS_NEW_GROUPS_PER_HOUR`` (see ``writes``).
 """
 
 from __future__ import annotations
@@ -24,15 +29,23 @@ from typing import Any
 GROUPING_VERSION = 1
 MAX_FRAMES = 30
 
-# Most specific first: an email contains digits, a url contains an ip.
+# Most specific first: an email contains digits, a url contains an ip. A quote only opens
+# or closes a string at a word's edge, so the apostrophe of "can't" is not a quote.
 _NORMALIZERS = (
     (re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"), "<uuid>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"), "<date>"),
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
     (re.compile(r"\b(?:https?|wss?)://\S+"), "<url>"),
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>"),
-    (re.compile(r"\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]{16,}\b"), "<hex>"),
-    (re.compile(r"'[^']*'|\"[^\"]*\""), "<str>"),
-    (re.compile(r"-?\b\d+(\.\d+)?\b"), "<num>"),
+    (
+        re.compile(
+            r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?![\w:])"
+        ),
+        "<ip>",
+    ),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]{16,}\b|\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}\b"), "<hex>"),
+    (re.compile(r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)"), "<str>"),
+    (re.compile(r"(?<![\w.])-?\d+(?:\.\d+)*"), "<num>"),
 )
 
 
@@ -87,7 +100,7 @@ def default_parts(event: dict[str, Any]) -> list[Any]:
     logentry = event.get("logentry") or {}
     template = logentry.get("message")
     if template and isinstance(template, str) and template.strip():
-        return ["log", event.get("logger") or "", template.strip().splitlines()[0][:1024]]
+        return ["log", event.get("logger") or "", normalize_message(template)]
     message = logentry.get("formatted") or event.get("message")
     return ["message", event.get("logger") or "", normalize_message(message if isinstance(message, str) else str(message or ""))]
 

@@ -14,6 +14,10 @@ writes inline instead (tests).
 Nothing here raises into the caller: a full buffer or an unreachable database drops
 events, counts them (``observe_internal_errors_total{component="errors_queue_full"}`` /
 ``{component="errors_dropped"}``) and logs one line per process.
+
+At exit (``atexit``: gunicorn's and uvicorn's workers, Celery, ``runserver``'s SIGTERM) the
+buffer is flushed for at most ``SHUTDOWN_SECONDS`` in all; what is still unwritten then --
+the database hangs or is locked -- is counted as dropped, and the process exits.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from typing import Any
 
 from django.db import connections
@@ -33,10 +36,8 @@ from django.utils.connection import ConnectionDoesNotExist
 
 from ..conf import ObserveSettings, get_settings, on_change
 from ..guard import Guard, report
-from . import fingerprint as grouping
 from . import writes
-from .events import describe
-from .tally import Batch, Sample, Stats, Tally, hour
+from .tally import Batch, Sample, Stats, Tally, from_event, hour
 
 _reentry = threading.local()
 _IDLE_WAIT_SECONDS = 60.0
@@ -47,15 +48,11 @@ _BATCH_PAYLOADS = 200
 # Per-group bookkeeping is forgotten beyond this many groups (bounded memory; a forgotten
 # group only costs one full capture more).
 _MAX_REMEMBERED = 10_000
+#: Seconds a process waits at exit for its captured errors to be written (documented in docs/errors.md).
+SHUTDOWN_SECONDS = 5.0
 
 _SHORTCUT_GUARD = Guard("errors_intake", "The storm fast path of the error store failed; events are built in full")
 _SHUTDOWN_GUARD = Guard("errors_writer", "Could not flush the captured errors at exit")
-
-
-def _text(value: Any, limit: int) -> str:
-    if value is None:
-        return ""
-    return str(value)[:limit]
 
 
 class ErrorBuffer:
@@ -73,6 +70,7 @@ class ErrorBuffer:
         self._pending: Batch = {}
         self._payloads = 0
         self._busy = False
+        self._writing: Batch = {}  # the batch on the writer thread; writes.write() removes each group it is done with
         self._flushing = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -102,7 +100,7 @@ class ErrorBuffer:
             conf = get_settings()
             if not conf.ERRORS_ENABLED:
                 return
-            tally, sample = self._prepare(event, request_id, user_id)
+            tally, sample = from_event(event, request_id, user_id)
             inline = conf.ERRORS_SYNC or _test_transaction(conf.ERRORS_DATABASE)
             if shortcut is not None and not inline:
                 if len(self._shortcuts) > _MAX_REMEMBERED:
@@ -120,39 +118,6 @@ class ErrorBuffer:
             report("errors_dropped", message="Could not queue a captured error; it was dropped")
         finally:
             _reentry.active = False
-
-    def _prepare(self, event: dict[str, Any], request_id: str | None, user_id: Any) -> tuple[Tally, Sample]:
-        now = timezone.now()
-        title, culprit, exc_type = describe(event)
-        release = _text(event.get("release"), 200)
-        environment = _text(event.get("environment"), 64)
-        sample = Sample(
-            event_id=_event_uuid(event.get("event_id")),
-            timestamp=now,
-            level=_text(event.get("level") or "error", 16),
-            request_id=_text(request_id or (event.get("tags") or {}).get("request_id"), 128),
-            transaction=_text(event.get("transaction"), 255),
-            release=release,
-            environment=environment,
-            user_id=_text(user_id, 64),
-            server_name=_text(event.get("server_name"), 255),
-            data="",
-        )
-        tally = Tally(
-            fingerprint=grouping.fingerprint(event),
-            title=title,
-            culprit=culprit,
-            level=sample.level,
-            exc_type=exc_type,
-            logger=_text(event.get("logger"), 255),
-            release=release,
-            environment=environment,
-            first=now,
-            last=now,
-            count=1,
-            hours={hour(now): 1},
-        )
-        return tally, sample
 
     def _enqueue(self, tally: Tally, sample: Sample, event: dict[str, Any], conf: ObserveSettings) -> None:
         bucket = hour(tally.last)
@@ -276,14 +241,18 @@ class ErrorBuffer:
                         break
                     self._cond.wait(timeout=remaining)
                 batch, self._pending, self._payloads = self._pending, {}, 0
+                self._writing = batch
                 self._busy = True
             alias = get_settings().ERRORS_DATABASE
             try:
                 writes.write(batch, self.stats, own_connection=True)
             except Exception:  # write() handles its own failures; this keeps the thread alive regardless
-                writes.drop(self.stats, sum(tally.count for tally in batch.values()), alias)
+                if lost := sum(tally.count for tally in list(batch.values())):
+                    writes.drop(self.stats, lost, alias)
+                batch.clear()
             finally:
                 with self._cond:
+                    self._writing = {}
                     nothing_left = not self._pending
                 if nothing_left:
                     # Errors come in bursts: reconnecting per burst costs less than a database
@@ -311,19 +280,33 @@ class ErrorBuffer:
                 self._flushing -= 1
         return True
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Flush (bounded), stop the writer and close its connection; the next submit starts a new one.
+    def close(self, timeout: float = SHUTDOWN_SECONDS) -> None:
+        """Flush, stop the writer and close its connection, in ``timeout`` seconds at most; the next submit starts a new writer.
 
-        Registered with atexit, so a worker's last errors are kept.
+        Registered with atexit, so a worker's last errors are kept. What the writer could not
+        write in time (a hung or locked database) is counted as dropped: the process exits on
+        time and nothing is lost silently.
         """
         with _SHUTDOWN_GUARD:
-            self.flush(timeout=timeout)
+            deadline = time.monotonic() + timeout
+            if not self.flush(timeout=timeout):
+                self._give_up()
             with self._cond:
                 self._stopping = True
                 self._cond.notify_all()
                 thread = self._thread
             if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _give_up(self) -> None:
+        """Count everything still buffered or being written as dropped (the writer skips the groups it had not reached)."""
+        with self._cond:
+            pending, self._pending, self._payloads = self._pending, {}, 0
+            writing = list(self._writing.values())
+            self._writing.clear()
+        lost = sum(tally.count for tally in pending.values()) + sum(tally.count for tally in writing)
+        if lost:
+            writes.drop(self.stats, lost, get_settings().ERRORS_DATABASE)
 
     @property
     def writer_thread(self) -> threading.Thread | None:
@@ -348,13 +331,6 @@ def _test_transaction(alias: str) -> bool:
     return bool(connection.vendor == "sqlite" and connection.in_atomic_block and connection.is_in_memory_db())  # type: ignore[attr-defined]
 
 
-def _event_uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return uuid.uuid4()
-
-
 #: The process-wide buffer; ``capture.before_send`` feeds it.
 buffer = ErrorBuffer()
 
@@ -372,3 +348,4 @@ def flush(timeout: float = 10.0) -> bool:
 @on_change()
 def _settings_changed() -> None:
     buffer.forget_groups()
+    writes.forget_new_groups()

@@ -1,10 +1,16 @@
-"""What the intake hands the writer: per-fingerprint tallies with a few sample payloads, and the store's counters."""
+"""What the intake hands the writer: per-fingerprint tallies with a few sample payloads (made from events here), and the store's counters."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
 from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from . import fingerprint as grouping
+from .events import describe
 
 
 @dataclasses.dataclass
@@ -57,8 +63,57 @@ class Stats:
     dropped_queue_full: int = 0
     dropped_db: int = 0
     samples_skipped: int = 0
+    overflowed: int = 0  # events of new groups beyond ERRORS_NEW_GROUPS_PER_HOUR, counted in the overflow group
 
 
 def hour(moment: datetime) -> datetime:
     """The start of ``moment``'s hour: the key of the hourly counts and sample budgets."""
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def from_event(event: dict[str, Any], request_id: str | None, user_id: Any) -> tuple[Tally, Sample]:
+    """The tally (count 1, grouping key, title) and the sample (without its payload yet) of one captured event."""
+    now = timezone.now()
+    title, culprit, exc_type = describe(event)
+    release = _text(event.get("release"), 200)
+    environment = _text(event.get("environment"), 64)
+    sample = Sample(
+        event_id=_event_uuid(event.get("event_id")),
+        timestamp=now,
+        level=_text(event.get("level") or "error", 16),
+        request_id=_text(request_id or (event.get("tags") or {}).get("request_id"), 128),
+        transaction=_text(event.get("transaction"), 255),
+        release=release,
+        environment=environment,
+        user_id=_text(user_id, 64),
+        server_name=_text(event.get("server_name"), 255),
+        data="",
+    )
+    tally = Tally(
+        fingerprint=grouping.fingerprint(event),
+        title=title,
+        culprit=culprit,
+        level=sample.level,
+        exc_type=exc_type,
+        logger=_text(event.get("logger"), 255),
+        release=release,
+        environment=environment,
+        first=now,
+        last=now,
+        count=1,
+        hours={hour(now): 1},
+    )
+    return tally, sample
+
+
+def _text(value: Any, limit: int) -> str:
+    if value is None:
+        return ""
+    return str(value)[:limit]
+
+
+def _event_uuid(value: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return uuid.uuid4()

@@ -6,26 +6,34 @@ rolled back with ``ATOMIC_REQUESTS`` or fail inside a broken transaction), or in
 when another writer created the row first (read-modify-write lost ~60% of increments in
 our tests); samples are capped exactly on the hourly row; status changes caused by new
 events are ``lifecycle.apply_new_events``. Nothing here raises: a group that cannot be
-written is dropped and counted (``observe_internal_errors_total{component="errors_dropped"}``).
+written is dropped and counted (``observe_internal_errors_total{component="errors_dropped"}``);
+when the database itself fails (unreachable, hung past the deadlines of ``connection``,
+locked past the batch's deadline), the rest of the batch is dropped and counted at once
+instead of waiting for the same failure once per group.
+
+New groups are capped: beyond ``ERRORS_NEW_GROUPS_PER_HOUR`` (all processes together, give
+or take one per concurrent writer), events of groups not seen before are counted in one
+overflow group (``OVERFLOW_TITLE``) and in ``{component="errors_overflow"}``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connections, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..conf import ObserveSettings, get_settings
-from ..guard import Guard, report
+from ..guard import report
 from ..models import ErrorEvent, ErrorGroup, ErrorGroupHourly
+from . import connection, lifecycle, signals
 from . import fingerprint as grouping
-from . import lifecycle, signals
 from .events import cap_size
 from .tally import Batch, Sample, Stats, Tally, hour
 
@@ -33,37 +41,64 @@ logger = logging.getLogger(__name__)
 
 #: Attempts per group when SQLite answers "database is locked" (another process holds the write lock).
 LOCK_RETRIES = 5
+#: Seconds a batch may take on the writer thread before the rest of it is dropped (counted) rather than
+#: retried; with the statement deadline (``connection``), the bound on how late a drop is counted.
+BATCH_SECONDS = 5.0
 
-_CLOSE_GUARD = Guard("errors_writer", "Could not close the error writer's database connection")
+#: The group that counts events of new groups beyond ERRORS_NEW_GROUPS_PER_HOUR.
+OVERFLOW_TITLE = "New error groups over the hourly limit (ERRORS_NEW_GROUPS_PER_HOUR)"
+OVERFLOW_FINGERPRINT = grouping.fingerprint({"fingerprint": ["django_observe", "new-groups-overflow"]})
+
+
+class _NewGroups:
+    """This process's knowledge that the hourly cap of new groups is reached (saves a COUNT per new group)."""
+
+    full_hour: datetime | None = None
+
+
+_new_groups = _NewGroups()
 
 
 def write(batch: Batch, stats: Stats, *, own_connection: bool) -> None:
     """Store a batch, one transaction per group in fingerprint order (no deadlocks between processes).
 
-    ``own_connection``: the writer thread's connection, closed after a failure so the next
-    group starts on a fresh one.
+    ``own_connection``: the writer thread's connection: it gets the writer's deadlines, and is
+    closed after a failure so the next group starts on a fresh one. Each group leaves ``batch``
+    once written or dropped, so what remains in it is what is still unaccounted for (the
+    intake counts that as dropped when it gives up waiting at exit).
     """
     alias = get_settings().ERRORS_DATABASE
+    deadline = time.monotonic() + BATCH_SECONDS
+    if own_connection:
+        connection.bound(alias)
     for key in sorted(batch):
-        tally = batch[key]
+        tally = batch.get(key)
+        if tally is None:
+            continue  # given up on by the intake (process exit)
         for attempt in range(LOCK_RETRIES):
             try:
-                _write_group(tally, alias, stats)
+                _write_group(tally, alias, stats, own_connection)
                 stats.written += tally.count
                 break
-            except OperationalError as error:
+            except (OperationalError, InterfaceError) as error:
                 if own_connection:
-                    close_connection(alias)
-                if "locked" in str(error) and attempt < LOCK_RETRIES - 1:
-                    time.sleep(0.05 * (attempt + 1))  # SQLite busy: another process holds the write lock
+                    connection.close(alias)
+                if connection.worth_retrying(error) and attempt < LOCK_RETRIES - 1 and time.monotonic() < deadline:
+                    time.sleep(0.05 * (attempt + 1))  # another writer holds the lock
                     continue
-                drop(stats, tally.count, alias)
-                break
+                # The database itself failed (or stayed locked past the deadline): every group
+                # after this one would wait for the same failure. Count them all now.
+                rest = sum(pending.count for pending in list(batch.values()))
+                batch.clear()
+                if rest:  # else the intake gave up on them and counted them
+                    drop(stats, rest, alias)
+                return
             except Exception:
                 if own_connection:
-                    close_connection(alias)
+                    connection.close(alias)
                 drop(stats, tally.count, alias)
                 break
+        batch.pop(key, None)
 
 
 def drop(stats: Stats, events: int, alias: str) -> None:
@@ -78,43 +113,24 @@ def drop(stats: Stats, events: int, alias: str) -> None:
 
 def close_connection(alias: str) -> None:
     """Close this thread's connection to ``alias`` (the writer's own; a burst of errors reconnects once)."""
-    with _CLOSE_GUARD:
-        connections[alias].close()
+    connection.close(alias)
 
 
-def _write_group(tally: Tally, alias: str, stats: Stats) -> None:
+def _write_group(tally: Tally, alias: str, stats: Stats, own_connection: bool = False) -> None:
     conf = get_settings()
     groups = ErrorGroup.objects.using(alias)
-    bump = {
-        "count": F("count") + tally.count,
-        "last_seen": Greatest(F("last_seen"), Value(tally.last)),
-        "last_release": tally.release,
-        "last_environment": tally.environment,
-    }
-    created = regressed = False
+    regressed = False
+    overflowed = 0
     with transaction.atomic(using=alias):
-        # Write first: on SQLite a transaction that reads before it writes can fail
-        # with "database is locked" at once instead of waiting for the busy timeout.
-        if not groups.filter(fingerprint=tally.fingerprint).update(**bump):
-            try:
-                with transaction.atomic(using=alias):  # a savepoint, so PostgreSQL can go on after the race
-                    groups.create(
-                        fingerprint=tally.fingerprint,
-                        grouping_version=grouping.GROUPING_VERSION,
-                        title=tally.title,
-                        culprit=tally.culprit,
-                        level=tally.level,
-                        exc_type=tally.exc_type,
-                        logger=tally.logger,
-                        first_seen=tally.first,
-                        last_seen=tally.last,
-                        count=tally.count,
-                        last_release=tally.release,
-                        last_environment=tally.environment,
-                    )
-                created = True
-            except IntegrityError:  # another writer created it first: count on its row
-                groups.filter(fingerprint=tally.fingerprint).update(**bump)
+        if own_connection:
+            connection.limit_statements(alias)
+        created = _count_on_group(tally, alias)
+        if created is None:  # a new group, and the hourly cap of new groups is reached
+            overflowed = tally.count
+            tally = dataclasses.replace(
+                tally, fingerprint=OVERFLOW_FINGERPRINT, title=OVERFLOW_TITLE, culprit="", exc_type="", logger="django_observe"
+            )
+            created = _count_on_group(tally, alias, capped=False)
         group = groups.get(fingerprint=tally.fingerprint)
         now = timezone.now()
         if created:
@@ -130,6 +146,15 @@ def _write_group(tally: Tally, alias: str, stats: Stats) -> None:
                 except IntegrityError:
                     hourly.filter(group=group, hour=bucket).update(count=F("count") + count)
         _store_samples(tally, group, created or regressed, alias, conf, stats)
+    if overflowed:  # counted once committed (a rolled-back attempt is retried or dropped)
+        stats.overflowed += overflowed
+        report(
+            "errors_overflow",
+            count=overflowed,
+            message=f"More than {conf.ERRORS_NEW_GROUPS_PER_HOUR} new error groups this hour (ERRORS_NEW_GROUPS_PER_HOUR): "
+            f"events of further new groups are counted in the group {OVERFLOW_TITLE!r}",
+            exc_info=False,
+        )
     # Signals go out after the commit, with the group as stored.
     if created or regressed:
         group.refresh_from_db(using=alias)
@@ -137,6 +162,66 @@ def _write_group(tally: Tally, alias: str, stats: Stats) -> None:
             _send("created", group, None)
         if regressed:
             _send("regressed", group, tally.release)
+
+
+def _count_on_group(tally: Tally, alias: str, capped: bool = True) -> bool | None:
+    """Add the tally's count to its group, creating the group if needed: True when created,
+    None when it is new and the hourly cap of new groups is reached (nothing written)."""
+    groups = ErrorGroup.objects.using(alias)
+    bump = {
+        "count": F("count") + tally.count,
+        "last_seen": Greatest(F("last_seen"), Value(tally.last)),
+        "last_release": tally.release,
+        "last_environment": tally.environment,
+    }
+    # Write first: on SQLite a transaction that reads before it writes can fail
+    # with "database is locked" at once instead of waiting for the busy timeout.
+    if groups.filter(fingerprint=tally.fingerprint).update(**bump):
+        return False
+    if capped and _new_groups_full(alias):
+        return None
+    try:
+        with transaction.atomic(using=alias):  # a savepoint, so PostgreSQL can go on after the race
+            groups.create(
+                fingerprint=tally.fingerprint,
+                grouping_version=grouping.GROUPING_VERSION,
+                title=tally.title,
+                culprit=tally.culprit,
+                level=tally.level,
+                exc_type=tally.exc_type,
+                logger=tally.logger,
+                first_seen=tally.first,
+                last_seen=tally.last,
+                count=tally.count,
+                last_release=tally.release,
+                last_environment=tally.environment,
+            )
+    except IntegrityError:  # another writer created it first: count on its row
+        groups.filter(fingerprint=tally.fingerprint).update(**bump)
+        return False
+    return True
+
+
+def _new_groups_full(alias: str) -> bool:
+    """True when ERRORS_NEW_GROUPS_PER_HOUR groups were already created this hour.
+
+    One COUNT per new group until the cap is reached (new groups are rare), none after it
+    within the hour. Two writers may both see "one left": the cap holds give or take one
+    group per concurrent writer.
+    """
+    this_hour = hour(timezone.now())
+    if _new_groups.full_hour == this_hour:
+        return True
+    limit = get_settings().ERRORS_NEW_GROUPS_PER_HOUR
+    if ErrorGroup.objects.using(alias).filter(first_seen__gte=this_hour).count() < limit:
+        return False
+    _new_groups.full_hour = this_hour
+    return True
+
+
+def forget_new_groups() -> None:
+    """Forget that this hour's cap of new groups was reached (settings changed; tests)."""
+    _new_groups.full_hour = None
 
 
 def _store_samples(tally: Tally, group: ErrorGroup, must_keep_one: bool, alias: str, conf: ObserveSettings, stats: Stats) -> None:

@@ -83,7 +83,13 @@ def write(batch: Batch, stats: Stats, *, own_connection: bool) -> None:
             except (OperationalError, InterfaceError) as error:
                 if own_connection:
                     connection.close(alias)
-                if connection.worth_retrying(error) and attempt < LOCK_RETRIES - 1 and time.monotonic() < deadline:
+                # Retry a lock conflict only while a full wait still fits in the batch's time: a
+                # lock held for long (BEGIN EXCLUSIVE, a migration) is a failure, not a conflict.
+                if (
+                    connection.worth_retrying(error)
+                    and attempt < LOCK_RETRIES - 1
+                    and time.monotonic() + connection.STATEMENT_TIMEOUT < deadline
+                ):
                     time.sleep(0.05 * (attempt + 1))  # another writer holds the lock
                     continue
                 # The database itself failed (or stayed locked past the deadline): every group

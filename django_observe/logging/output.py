@@ -13,10 +13,12 @@ import structlog
 
 from .._compat import reopen
 from ..conf import get_settings, on_change
-from ..guard import report
+from ..guard import logged_components, report
 from .formatter import ObserveFormatter, configure_structlog, make_formatter
 
 FORMATTER_PATH = "django_observe.logging.make_formatter"
+LOST_LINES = "Could not write a log line to LOG_FILE (disk full or not writable); lines are being lost"
+
 
 def logging_config(level: str | None = None, log_file: str | None = None) -> dict[str, Any]:
     """A LOGGING dict that renders every line through our formatter.
@@ -71,7 +73,12 @@ class ObserveHandler(logging.Handler):
             except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
                 # A missing directory must not stop the site (gunicorn runs no checks; E002 says it).
                 reason = f"{type(error).__name__}: {error.strerror if isinstance(error, OSError) else error}"
-                report("logging", message=f"Cannot open LOG_FILE {path!r} ({reason}), so log lines go to stderr", exc_info=False, level=logging.ERROR)
+                report(
+                    "logging",
+                    message=f"Cannot open LOG_FILE {path!r} ({reason}), so log lines go to stderr",
+                    exc_info=False,
+                    level=logging.ERROR,
+                )
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -81,11 +88,21 @@ class ObserveHandler(logging.Handler):
         except Exception:
             self.handleError(record)
 
-    @staticmethod
-    def _lost() -> None:
+    def _lost(self) -> None:
         # A full or read-only disk: the request goes on; every lost line is counted, the first is logged
-        # (the report itself is written to the same failing file and lost; the count is what remains).
-        report("log_write", message="Could not write a log line to LOG_FILE (disk full or not writable); lines are being lost", level=logging.ERROR)
+        # (the report itself is written to the same failing file and lost: it goes to stderr too).
+        first = "log_write" not in logged_components()
+        report("log_write", message=LOST_LINES, level=logging.ERROR)
+        if first:
+            self._to_stderr(LOST_LINES + " (component log_write; logged once per process, counted in observe_internal_errors_total).")
+
+    def _to_stderr(self, message: str) -> None:
+        try:
+            record = logging.LogRecord("django_observe", logging.ERROR, __file__, 0, message, None, None)
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # stderr is gone too: the count is what remains
+            pass
 
     def _write(self, line: str, created: float) -> None:
         if isinstance(self.inner, logging.handlers.WatchedFileHandler):
@@ -141,7 +158,9 @@ def configure() -> None:
     django_logger = logging.getLogger("django")
     # Django's default console handler would print the same line a second time;
     # mail_admins stays (it only sends when ADMINS is set and DEBUG is off).
-    django_logger.handlers = [h for h in django_logger.handlers if isinstance(h, logging.handlers.SMTPHandler) or h.__class__.__name__ == "AdminEmailHandler"]
+    django_logger.handlers = [
+        h for h in django_logger.handlers if isinstance(h, logging.handlers.SMTPHandler) or h.__class__.__name__ == "AdminEmailHandler"
+    ]
     django_logger.propagate = True
     server_logger = logging.getLogger("django.server")
     server_logger.handlers = []

@@ -18,6 +18,7 @@ from . import fingerprint as grouping
 # Headers that identify the client: kept only with SENTRY_SEND_DEFAULT_PII.
 _PII_HEADERS = ("x_forwarded_for", "x_real_ip", "forwarded", "true_client_ip", "cf_connecting_ip")
 _MAX_BODY_BYTES = 10_000
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Dropped from stored payloads: large, the same on every event, or shown elsewhere.
 _UNSTORED_KEYS = ("sdk", "modules", "_meta", "debug_meta", "spans")
 
@@ -109,21 +110,28 @@ def add_request(event: dict[str, Any], request: HttpRequest, send_pii: bool) -> 
 
 
 def request_body(request: HttpRequest) -> Any:
-    """The form fields or JSON body when already read (or small), never more than ~10 KB."""
+    """The form fields, or the JSON (or other text) body, of a request of at most ~10 KB; scrubbed later by ``scrub``.
+
+    Chosen by content type, not by what the view touched: a view that read ``request.POST``
+    on a JSON request got an empty form, and the body is still there to read.
+    """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
     if length <= 0 or length > _MAX_BODY_BYTES:
         return None
-    if "_post" in request.__dict__ or request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = request.POST
-        return {key: values[0] if len(values) == 1 else values for key, values in form.lists()}
+    if request.content_type in _FORM_TYPES:
+        return _form(request)
     try:
         raw = request.body
     except Exception:  # the stream was consumed without caching (RawPostDataException)
-        return None
+        return _form(request) if "_post" in request.__dict__ and request.POST else None
     return raw.decode("utf-8", "replace")
+
+
+def _form(request: HttpRequest) -> dict[str, Any]:
+    return {key: values[0] if len(values) == 1 else values for key, values in request.POST.lists()}
 
 
 def describe(event: dict[str, Any]) -> tuple[str, str, str]:
@@ -133,7 +141,10 @@ def describe(event: dict[str, Any]) -> tuple[str, str, str]:
     if exception is not None:
         exc_type = grouping.exception_type(exception) or "Exception"
         value = str(exception.get("value") or "").strip().splitlines()
-        title = f"{exception.get('type') or exc_type}: {value[0]}" if value else str(exception.get("type") or exc_type)
+        name = str(exception.get("type") or exc_type)
+        if value and value[0].startswith(name + ": "):
+            value[0] = value[0][len(name) + 2 :]  # Django's SystemCheckError message starts with its own name
+        title = f"{name}: {value[0]}" if value else name
         frames = (exception.get("stacktrace") or {}).get("frames") or []
         crash = next((f for f in reversed(frames) if f.get("in_app")), frames[-1] if frames else None)
         culprit = transaction_name or (f"{crash.get('module') or crash.get('filename')} in {crash.get('function')}" if crash else "")

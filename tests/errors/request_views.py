@@ -1,0 +1,34 @@
+"""Views for the capture tests of issue 12 (items 7, 13, 15): each reads or sets something, then fails."""
+
+from __future__ import annotations
+
+import sentry_sdk
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+
+class OrderFailed(Exception):
+    pass
+
+
+def post_then_fail(request: HttpRequest) -> HttpResponse:
+    # Reading request.POST on a JSON request gives an empty form (the body is not form-encoded).
+    fields = len(request.POST)
+    raise OrderFailed(f"could not place the order ({fields} form fields)")
+
+
+def tag_then_fail(request: HttpRequest) -> HttpResponse:
+    sentry_sdk.set_tag("customer_tier", request.GET.get("tier", "gold"))
+    sentry_sdk.set_extra("cart_size", 3)
+    raise OrderFailed("tagged failure")
+
+
+def fail(request: HttpRequest) -> HttpResponse:
+    raise OrderFailed("untagged failure")
+
+
+urlpatterns = [
+    path("post-then-fail/", post_then_fail),
+    path("tag-then-fail/", tag_then_fail),
+    path("fail/", fail),
+]

@@ -107,6 +107,12 @@ def child(mode: str, warmup: int) -> None:
 
     call = inproc.make_wsgi_call() if mode == "wsgi" else inproc.make_asgi_call()
     for line in sys.stdin:
+        if line.startswith("apply "):  # a prototype on top of what is applied (bench/prototypes.py)
+            import prototypes
+
+            prototypes.apply(line.split()[1])
+            print("applied", flush=True)
+            continue
         path, n = line.split()
         for _ in range(warmup):
             call(path)
@@ -120,7 +126,8 @@ def child(mode: str, warmup: int) -> None:
         sys.stdin.readline()  # "next": dumped while we waited
 
 
-def inprocess_counts(mode: str, paths: list[str], n: int, env: dict[str, str]) -> dict[str, float]:
+def inprocess_counts(mode: str, paths: list[str], n: int, env: dict[str, str], stages: list[str] | None = None) -> dict[str, float]:
+    """Instructions per request per path; with ``stages``, per (stage, path): each stage applies one more prototype."""
     subprocess.run([PY, str(HERE / "dbprep.py")], env=env, check=True, timeout=600, capture_output=True)
     out_dir = Path(tempfile.mkdtemp(prefix="cg-inproc-", dir=STATE))
     prefix = out_dir / "cg"
@@ -131,21 +138,27 @@ def inprocess_counts(mode: str, paths: list[str], n: int, env: dict[str, str]) -
     pid = proc.pid  # nice execs valgrind, valgrind keeps the pid
     result = {}
     try:
-        for path in paths:
-            proc.stdin.write(f"{path} {n}\n")
-            proc.stdin.flush()
-            if proc.stdout.readline().strip() != "ready":
-                raise RuntimeError((out_dir / "stderr.txt").read_text()[-3000:])
-
-            def run() -> None:
-                proc.stdin.write("go\n")
+        for stage in stages or [""]:
+            if stage and stage != "-":
+                proc.stdin.write(f"apply {stage}\n")
                 proc.stdin.flush()
-                if proc.stdout.readline().strip() != "done":
+                if proc.stdout.readline().strip() != "applied":
+                    raise RuntimeError((out_dir / "stderr.txt").read_text()[-3000:])
+            for path in paths:
+                proc.stdin.write(f"{path} {n}\n")
+                proc.stdin.flush()
+                if proc.stdout.readline().strip() != "ready":
                     raise RuntimeError((out_dir / "stderr.txt").read_text()[-3000:])
 
-            result[path] = count_window(prefix, pid, run) / n
-            proc.stdin.write("next\n")
-            proc.stdin.flush()
+                def run() -> None:
+                    proc.stdin.write("go\n")
+                    proc.stdin.flush()
+                    if proc.stdout.readline().strip() != "done":
+                        raise RuntimeError((out_dir / "stderr.txt").read_text()[-3000:])
+
+                result[f"{stage}|{path}" if stages else path] = count_window(prefix, pid, run) / n
+                proc.stdin.write("next\n")
+                proc.stdin.flush()
     finally:
         proc.stdin.close()
         proc.wait(timeout=600)
@@ -216,12 +229,12 @@ def http_counts(paths: list[str], n: int, env: dict[str, str]) -> dict[str, floa
     return result
 
 
-def counts(mode: str, stack: str, paths: list[str], n: int, extra: dict[str, str]) -> dict[str, float]:
+def counts(mode: str, stack: str, paths: list[str], n: int, extra: dict[str, str], stages: list[str] | None = None) -> dict[str, float]:
     env = base_env(stack, extra)
     try:
         if mode == "http":
             return http_counts(paths, n, env)
-        return inprocess_counts(mode, paths, n, env)
+        return inprocess_counts(mode, paths, n, env, stages)
     finally:
         if "PROMETHEUS_MULTIPROC_DIR" in env:
             shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
@@ -234,6 +247,8 @@ def main() -> int:
     ap.add_argument("--modes", default="wsgi,http")
     ap.add_argument("--n", type=int, default=500, help="requests counted per path")
     ap.add_argument("--variant", action="append", default=[], help="NAME=ENV_JSON, observe stacks only")
+    ap.add_argument("--stages", help="comma list of prototypes applied one after the other in ONE in-process run "
+                    "(first stage '-' = none); prints instructions per stage and what each stage saved")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -244,6 +259,28 @@ def main() -> int:
         name, _, env_json = spec.partition("=")
         variants.append((name, json.loads(env_json)))
     paths = args.paths.split(",")
+    if args.stages:
+        stages = args.stages.split(",")
+        for mode in args.modes.split(","):
+            if mode == "http":
+                continue
+            for stack in args.stacks.split(","):
+                if not stack.endswith("observe"):
+                    continue
+                values = counts(mode, stack, paths, args.n, {}, stages)
+                print(f"{mode}, {stack}: instructions per request after each stage (cumulative), saved by the stage; "
+                      f"load average {os.getloadavg()[0]:.2f}")
+                print("| stage | " + " | ".join(f"{p} | saved" for p in paths) + " |")
+                print("|---|" + "---|---|" * len(paths))
+                previous = {}
+                for stage in stages:
+                    cells = []
+                    for p in paths:
+                        v = values[f"{stage}|{p}"]
+                        cells.append(f"{v:,.0f} | {previous[p] - v:+,.0f}" if p in previous else f"{v:,.0f} | -")
+                        previous[p] = v
+                    print(f"| {stage} | " + " | ".join(cells) + " |", flush=True)
+        return 0
     print(f"callgrind instructions per request, {args.n} requests per path after 50 warm-up ones; load average {os.getloadavg()[0]:.2f}")
     print("| mode | stack | variant | " + " | ".join(paths) + " |")
     print("|---|---|---|" + "---|" * len(paths))

@@ -380,6 +380,14 @@ def batched_db_metrics() -> None:
             for d in durations:
                 children[1].observe(d)
 
+    from django.db import connections
+
+    original = db.execute_wrapper
+    for connection in connections.all(initialized_only=True):  # wrapped before we were applied
+        while original in connection.execute_wrappers:
+            connection.execute_wrappers.remove(original)
+        db.execute_wrapper = execute_wrapper
+        db.instrument(connection)
     db.execute_wrapper = execute_wrapper
     request_finished.connect(flush, weak=False, dispatch_uid="bench.prototypes.batched_db_metrics")
     atexit.register(flush)

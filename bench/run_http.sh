@@ -130,13 +130,13 @@ done
 
 # CPU ticks (utime+stime) of the server's master process and its workers.
 clk_tck="$(getconf CLK_TCK)"
-server_ticks() {
-    local total=0 p t
+server_ticks() {  # "user+sys user sys"
+    local user=0 sys=0 p u s
     for p in "$GPID" $(ps -o pid= --ppid "$GPID"); do
-        t="$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')" || t=0
-        total=$((total + ${t:-0}))
+        read -r u s < <(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12, $13}') || { u=0; s=0; }
+        user=$((user + ${u:-0})); sys=$((sys + ${s:-0}))
     done
-    echo "$total"
+    echo "$((user + sys)) $user $sys"
 }
 # Machine-wide ticks: "user+nice+system+irq+steal softirq total ncpu" from /proc/stat.
 machine_ticks() {
@@ -164,9 +164,9 @@ run_wrk() {  # endpoint duration
     header="$(auth_for "$ep")"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "$header" "$BASE$ep" >/dev/null
     raw="$RESULTS_DIR/wrk-$SERVER-$STACK-r$ROUND-${ep//\//_}.txt"
-    times >"$STATE/.times0"; m0="$(machine_ticks)"; t0="$(server_ticks)"
+    times >"$STATE/.times0"; m0="$(machine_ticks)"; read -r t0 u0 s0 < <(server_ticks)
     wrk -t"$THREADS" -c"$CONNS" -d"$dur" --latency -H "$header" "$BASE$ep" >"$raw"
-    t1="$(server_ticks)"; m1="$(machine_ticks)"; times >"$STATE/.times1"
+    read -r t1 u1 s1 < <(server_ticks); m1="$(machine_ticks)"; times >"$STATE/.times1"
     # Where the machine's CPU went during the timed run, in cores: server, wrk (+ this
     # script's other children), softirq (kernel networking), other = everything else.
     read -r cores_server cores_wrk cores_softirq cores_other cores_busy < <(
@@ -193,12 +193,14 @@ run_wrk() {  # endpoint duration
         /Socket errors:/               { gsub(/,/, ""); sockerr = $4 + $6 + $8 + $10 }
         END { printf "%s %.3f %.3f %s %d %d\n", rps, p50, p99, reqs, non2xx, sockerr }' "$raw")
     cpu_us="$(awk -v d="$((t1 - t0))" -v hz="$clk_tck" -v n="$reqs" 'BEGIN { printf "%.0f", (n > 0) ? d / hz * 1e6 / n : 0 }')"
+    user_us="$(awk -v d="$((u1 - u0))" -v hz="$clk_tck" -v n="$reqs" 'BEGIN { printf "%.0f", (n > 0) ? d / hz * 1e6 / n : 0 }')"
+    sys_us="$(awk -v d="$((s1 - s0))" -v hz="$clk_tck" -v n="$reqs" 'BEGIN { printf "%.0f", (n > 0) ? d / hz * 1e6 / n : 0 }')"
     total_requests=$((total_requests + reqs))
-    printf '   %-14s %9.1f req/s   p50 %7.2f ms   p99 %7.2f ms   requests %7d   non2xx %d   socket-errors %d   server CPU %5d us/req\n' \
-        "$ep" "$rps" "$p50" "$p99" "$reqs" "$non2xx" "$sockerr" "$cpu_us"
+    printf '   %-14s %9.1f req/s   p50 %7.2f ms   p99 %7.2f ms   requests %7d   non2xx %d   socket-errors %d   server CPU %5d us/req (user %d + sys %d)\n' \
+        "$ep" "$rps" "$p50" "$p99" "$reqs" "$non2xx" "$sockerr" "$cpu_us" "$user_us" "$sys_us"
     printf '                  CPU in cores during the run: busy %s = server %s + wrk %s + softirq %s + other processes %s\n' \
         "$cores_busy" "$cores_server" "$cores_wrk" "$cores_softirq" "$cores_other"
-    echo "RESULT server=$SERVER db=$DB cma=$CMA stack=$STACK round=$ROUND endpoint=$ep rps=$rps p50_ms=$p50 p99_ms=$p99 requests=$reqs non2xx=$non2xx sock_errors=$sockerr server_cpu_us=$cpu_us cores_server=$cores_server cores_wrk=$cores_wrk cores_softirq=$cores_softirq cores_other=$cores_other duration=$dur threads=$THREADS conns=$CONNS workers=$WORKERS multiproc=$multiproc"
+    echo "RESULT server=$SERVER db=$DB cma=$CMA stack=$STACK round=$ROUND endpoint=$ep rps=$rps p50_ms=$p50 p99_ms=$p99 requests=$reqs non2xx=$non2xx sock_errors=$sockerr server_cpu_us=$cpu_us server_user_us=$user_us server_sys_us=$sys_us cores_server=$cores_server cores_wrk=$cores_wrk cores_softirq=$cores_softirq cores_other=$cores_other duration=$dur threads=$THREADS conns=$CONNS workers=$WORKERS multiproc=$multiproc"
 }
 
 for ep in $ENDPOINTS; do run_wrk "$ep" "$DURATION"; done

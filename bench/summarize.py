@@ -95,7 +95,7 @@ def parse_http(path, tag):
         kv.setdefault("server", "gunicorn")
         kv.setdefault("db", "sqlite")
         kv.setdefault("cma", "0")
-        for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us", "cores_server", "cores_wrk", "cores_softirq", "cores_other"):
+        for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us", "server_user_us", "server_sys_us", "cores_server", "cores_wrk", "cores_softirq", "cores_other"):
             kv[k] = float(kv.get(k, "nan"))
         for k in ("requests", "non2xx", "sock_errors"):
             kv[k] = int(kv[k])
@@ -274,7 +274,7 @@ def http_tables(rows, server, endpoints, limit, out, title, db="sqlite", cma="0"
     )
     out.append(
         "| stack | endpoint | req/s per round | req/s median | spread | p50 ms (median) | p99 ms (median) "
-        "| server CPU us/req (median) | other processes' cores per round | non-2xx / socket errors |"
+        "| server CPU us/req (median): user + sys | other processes' cores per round | non-2xx / socket errors |"
     )
     out.append("|---|---|---|---|---|---|---|---|---|---|")
     for ep in eps:
@@ -287,7 +287,8 @@ def http_tables(rows, server, endpoints, limit, out, title, db="sqlite", cma="0"
             out.append(row([
                 f"{st}{extra}", ep, ", ".join(fmt(x, 0) for x in rps), fmt(med(rps), 0), f"{fmt(spread(rps))}%",
                 fmt(med([r["p50_ms"] for r in rs]), 2), fmt(med([r["p99_ms"] for r in rs]), 2),
-                fmt(med([r["server_cpu_us"] for r in rs]), 0), ", ".join(fmt(r["cores_other"], 2) for r in rs),
+                f"{fmt(med([r['server_cpu_us'] for r in rs]), 0)}: {fmt(med([r['server_user_us'] for r in rs]), 0)} + {fmt(med([r['server_sys_us'] for r in rs]), 0)}",
+                ", ".join(fmt(r["cores_other"], 2) for r in rs),
                 f"{sum(r['non2xx'] for r in rs)} / {sum(r['sock_errors'] for r in rs)}",
             ]))
     out.append("")

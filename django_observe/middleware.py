@@ -29,6 +29,7 @@ from django_structlog import signals as structlog_signals
 from . import context, metrics
 from ._compat import add_response_closer
 from .conf import get_settings
+from .errors import capture
 from .guard import Guard
 from .health.routes import probe_view
 from .logging import access_logger, log_access
@@ -103,14 +104,24 @@ class ObserveMiddleware:
             return self.__acall__(request)
         began = self._begin(request)
         probe = self._probe_view(request)
-        response = probe(request) if probe else self.get_response(request)
+        if probe:
+            return self._end(request, probe(request), began)
+        scope = capture.enter_request_scope(request)  # lean Sentry mode: a scope and a trace id per request
+        try:
+            response = self.get_response(request)
+        finally:
+            capture.leave_request_scope(scope)
         return self._end(request, response, began)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         began = self._begin(request)
         probe = self._probe_view(request)
         if probe is None:
-            response = await self.get_response(request)
+            scope = capture.enter_request_scope(request)
+            try:
+                response = await self.get_response(request)
+            finally:
+                capture.leave_request_scope(scope)
         elif getattr(probe, "does_io", False):
             # Readiness runs checks with blocking waits: never on the event loop.
             response = await sync_to_async(probe, thread_sensitive=False)(request)
@@ -153,6 +164,12 @@ class ObserveMiddleware:
             user_id = context.user_id_from_request(request)
             if user_id is not None:
                 context.bind_user_id(user_id)
+            exception = request.__dict__.get("_observe_exception")
+            if exception is not None and structlog_signals.update_failure_response.receivers:
+                # django-structlog's documented signal: its receivers may change the 500 before it goes out.
+                structlog_signals.update_failure_response.send(
+                    sender=ObserveMiddleware, request=request, response=response, logger=access_logger(), exception=exception
+                )
         if response.streaming:
             self._finish_after_stream(request, response, began)
         else:

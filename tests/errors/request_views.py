@@ -1,10 +1,14 @@
-"""Views for the capture tests of issue 12 (items 7, 13, 15): each reads or sets something, then fails."""
+"""Views for the capture tests of issue 12 (items 7, 13, 15): most read or set something, then fail."""
 
 from __future__ import annotations
 
+import logging
+
 import sentry_sdk
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
+
+logger = logging.getLogger("shop.orders")
 
 
 class OrderFailed(Exception):
@@ -27,8 +31,24 @@ def fail(request: HttpRequest) -> HttpResponse:
     raise OrderFailed("untagged failure")
 
 
+def log_then_fail(request: HttpRequest) -> HttpResponse:
+    logger.error("order %s could not be saved", request.GET.get("order", "42"))
+    raise OrderFailed("failure after a logged error")
+
+
+def ok(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+def missing(request: HttpRequest) -> HttpResponse:
+    raise Http404("no such order")
+
+
 urlpatterns = [
     path("post-then-fail/", post_then_fail),
     path("tag-then-fail/", tag_then_fail),
     path("fail/", fail),
+    path("log-then-fail/", log_then_fail),
+    path("ok/", ok),
+    path("missing/", missing),
 ]

@@ -43,7 +43,7 @@ def _call(command: str, *args: str) -> tuple[int, str]:
 def test_observe_check_refuses_an_interval_that_cannot_work(observe: Callable[..., None], interval: str) -> None:
     observe({"ok": SCRIPT})
     with pytest.raises(CommandError) as raised:
-        call_command("observe_check", "--loop", f"--interval={interval}", stdout=io.StringIO())
+        call_command("observe_check", "--loop", f"--interval={interval}", "--max-runs", "2", stdout=io.StringIO())
     assert raised.value.returncode == 2
     assert str(raised.value).startswith("--interval must be a number of seconds above 0 and at most 86400; got ")
     assert probes._runs == {}, "nothing ran"

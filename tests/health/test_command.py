@@ -50,7 +50,7 @@ def test_json_parses_and_unhealthy_exits_1(observe: Callable[..., None]) -> None
     "args, message",
     [
         (["--interval", "5"], "--interval needs --loop."),
-        (["--loop", "--interval", "0"], "--interval must be a positive number of seconds."),
+        (["--loop", "--interval", "0"], "--interval must be a number of seconds above 0 and at most 86400; got 0.0."),
         (["--check", "nope"], "Unknown check 'nope'; configured checks: ok."),
     ],
 )

@@ -2,12 +2,14 @@
 
 Exit status: 0 healthy or degraded, 1 unhealthy (a critical check failed or timed
 out), 2 usage error. ``--loop --interval S`` keeps running (and recording with
-``--record``) for deployments without Celery beat; it stops on SIGTERM or Ctrl-C.
+``--record``) for deployments without Celery beat; it stops on SIGTERM, Ctrl-C or
+after ``--max-runs``, and its exit status is that of its last completed run.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import threading
@@ -20,6 +22,9 @@ from django.utils import timezone
 from ...conf import get_settings
 from ...health import runner as health_runner
 
+#: Longest --interval accepted: a health loop slower than daily is a mistake (and Event.wait overflows near 2**63 ns).
+MAX_INTERVAL = 86_400.0
+
 
 class Command(BaseCommand):
     help = "Run the health checks now. Exit 0 healthy, 1 unhealthy, 2 usage error."
@@ -28,17 +33,22 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object per run instead of a table.")
         parser.add_argument("--record", action="store_true", help="Store the run in the health history (admin: Health).")
         parser.add_argument("--loop", action="store_true", help="Run again every --interval seconds until stopped.")
-        parser.add_argument("--interval", type=float, default=None, help="Seconds between runs with --loop (default 60).")
-        parser.add_argument("--max-runs", type=int, default=0, help="With --loop: stop after this many runs (0: never).")
+        parser.add_argument("--interval", type=float, default=None, help="Seconds between runs with --loop (default 60, at most 86400).")
+        parser.add_argument("--max-runs", type=int, default=None, help="With --loop: stop after this many runs (0: never).")
         parser.add_argument("--check", action="append", dest="checks", metavar="NAME", help="Run only this check (repeatable).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         interval = options["interval"]
         if interval is not None and not options["loop"]:
             raise CommandError("--interval needs --loop.", returncode=2)
-        if interval is not None and interval <= 0:
-            raise CommandError("--interval must be a positive number of seconds.", returncode=2)
-        if options["max_runs"] < 0:
+        if interval is not None and not (math.isfinite(interval) and 0 < interval <= MAX_INTERVAL):
+            # float() accepts "inf" and "nan": inf made the wait overflow, nan made it never wait.
+            raise CommandError(
+                f"--interval must be a number of seconds above 0 and at most {MAX_INTERVAL:g}; got {interval}.", returncode=2
+            )
+        if options["max_runs"] is not None and not options["loop"]:
+            raise CommandError("--max-runs needs --loop.", returncode=2)
+        if (options["max_runs"] or 0) < 0:
             raise CommandError("--max-runs must be 0 (no limit) or more.", returncode=2)
         known = [spec.name for spec in health_runner.specs()]
         wanted = options["checks"]
@@ -51,16 +61,19 @@ class Command(BaseCommand):
             if status == health_runner.UNHEALTHY:
                 sys.exit(1)
             return
-        self._loop(wanted, options, interval or 60.0)
+        if self._loop(wanted, options, interval or 60.0) == health_runner.UNHEALTHY:
+            sys.exit(1)
 
-    def _loop(self, wanted: list[str] | None, options: dict[str, Any], interval: float) -> None:
+    def _loop(self, wanted: list[str] | None, options: dict[str, Any], interval: float) -> str:
+        """Run until stopped; the status of the last completed run (healthy when none completed)."""
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         runs = 0
+        last = health_runner.HEALTHY
         try:
             while not stop.is_set():
                 began = time.monotonic()
-                self._run_once(wanted, options)
+                last = self._run_once(wanted, options)
                 runs += 1
                 if options["max_runs"] and runs >= options["max_runs"]:
                     break
@@ -69,6 +82,7 @@ class Command(BaseCommand):
             pass
         finally:
             signal.signal(signal.SIGTERM, previous)
+        return last
 
     def _run_once(self, wanted: list[str] | None, options: dict[str, Any]) -> str:
         results, started_at, duration = health_runner.run_all_fresh(wanted)

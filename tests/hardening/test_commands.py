@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.hardening import probes
-from tests.health.conftest import BUILTINS, observe  # noqa: F401  (the fixture: only the checks a test names)
+from tests.health.conftest import BUILTINS
 from tests.servers import manage, server_env
 
 SCRIPT = "tests.hardening.probes.Script"

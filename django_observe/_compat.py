@@ -13,6 +13,7 @@ versions) is the one place that breaks. Nothing here imports anything of ours.
 | ``WatchedFileHandler._open()`` | stdlib logging | logging: reopen a log file a second ``dictConfig`` closed |
 | ``structlog.contextvars._CONTEXT_VARS`` | structlog | context, logging: skip the context walk when nothing was ever bound |
 | ``health_check.checks._SelectOne`` | django-health-check 4.x | health: the database probe's ``SELECT 1`` expression |
+| ``prometheus_client.values.ValueClass`` / ``MutexValue`` | prometheus_client | metrics.commands: a ``manage.py`` command writes nothing to ``PROMETHEUS_MULTIPROC_DIR`` |
 """
 
 from __future__ import annotations
@@ -66,3 +67,14 @@ def select_one() -> Any:
     from health_check.checks import _SelectOne
 
     return _SelectOne()
+
+
+def keep_metric_values_in_memory() -> None:
+    """prometheus_client keeps the values of metrics created from now on in memory, even under ``PROMETHEUS_MULTIPROC_DIR``.
+
+    prometheus_client picks file-backed values once, at import, from the environment; every
+    metric child then reads ``values.ValueClass`` when it is created.
+    """
+    from prometheus_client import values
+
+    values.ValueClass = values.MutexValue

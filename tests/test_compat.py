@@ -87,3 +87,20 @@ def test_select_one_compiles_on_this_backend() -> None:
     with connection.cursor() as cursor:
         cursor.execute(*compiler.compile(_compat.select_one()))
         assert cursor.fetchone()[0] == 1
+
+
+def test_metric_children_take_prometheus_clients_value_class_when_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import Counter, values
+
+    created: list[str] = []
+
+    class Recording(values.MutexValue):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            created.append(str(args[2]))
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(values, "ValueClass", Recording)
+    Counter("compat_probe", "A probe of ValueClass.", registry=None).inc()
+    assert created == ["compat_probe_total"]
+    _compat.keep_metric_values_in_memory()
+    assert values.ValueClass is values.MutexValue

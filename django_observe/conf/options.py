@@ -86,6 +86,7 @@ DEFAULTS: dict[str, Option] = {
     "METRICS_LATENCY_BUCKETS": Option([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0], "Histogram buckets (seconds) of `http_request_duration_seconds`.", buckets, None, "Metrics", "django_observe.E021"),
     "METRICS_DATABASE": Option(True, "Count database queries, their duration and errors per alias.", boolean, None, "Metrics"),
     "METRICS_CACHE": Option(True, "Count cache hits and misses per cache alias.", boolean, None, "Metrics"),
+    "METRICS_SHARED_COMMANDS": Option(["runserver", "runserver_plus", "runworker", "db_worker", "rqworker", "qcluster", "process_tasks"], "`manage.py` commands whose metrics join `PROMETHEUS_MULTIPROC_DIR` (servers and workers started with `manage.py`). Every other command (`migrate`, `observe_check`, ...) keeps its metrics in its own process, so it never adds series or counts to the server's scrape.", string_list, None, "Metrics"),
     # --- health --------------------------------------------------------------------------
     "HEALTH_PATH": Option("health", "URL prefix of the health endpoints (`health`, `health/live`, `health/ready`, `health/detailed`).", url_path, None, "Health"),
     "HEALTH_CHECKS": Option({}, "Extra checks: name -> import path of a django-health-check `HealthCheck`, or a dict with `check`, `critical`, `timeout` and options.", checks_mapping, None, "Health"),
@@ -111,6 +112,7 @@ DEFAULTS: dict[str, Option] = {
     "ERRORS_RETENTION_DAYS": Option(90, "`observe_prune` deletes events older than this.", number(1, 36_500, integer=True), None, "Errors"),
     "ERRORS_MAX_EVENTS": Option(100_000, "`observe_prune` keeps at most this many events.", number(1, 10**12, integer=True), None, "Errors"),
     "ERRORS_NEW_GROUPS_PER_HOUR": Option(500, "New error groups created per hour, all processes together. Beyond it, events of further new groups are counted in one group, *New error groups over the hourly limit*, and in `observe_internal_errors_total{component=\"errors_overflow\"}`: input can never grow the error tables without bound.", number(1, 10_000_000, integer=True), None, "Errors"),
+    "ERRORS_CAPTURE_COMMANDS": Option(False, "Store the exception that crashes a `manage.py` command in the local error tracker. Off: a failed `migrate` or a typo on the command line never becomes an error group of the site (it still goes to Sentry when a DSN is set).", boolean, None, "Errors"),
     "SENTRY_ENABLED": Option(True, "Initialise sentry-sdk at startup (with or without a DSN).", boolean, None, "Sentry"),
     "SENTRY_DSN": Option("", "Sentry DSN; empty keeps events local.", dsn, "SENTRY_DSN", "Sentry", "django_observe.E040"),
     "SENTRY_ENVIRONMENT": Option("", "Sentry environment; empty means `ENVIRONMENT`.", string, "SENTRY_ENVIRONMENT", "Sentry"),

@@ -45,6 +45,7 @@ class ObserveSettings:
     METRICS_LATENCY_BUCKETS: tuple[float, ...]
     METRICS_DATABASE: bool
     METRICS_CACHE: bool
+    METRICS_SHARED_COMMANDS: tuple[str, ...]
     # health
     HEALTH_PATH: str
     HEALTH_CHECKS: Mapping[str, Any]
@@ -70,6 +71,7 @@ class ObserveSettings:
     ERRORS_RETENTION_DAYS: int
     ERRORS_MAX_EVENTS: int
     ERRORS_NEW_GROUPS_PER_HOUR: int
+    ERRORS_CAPTURE_COMMANDS: bool
     SENTRY_ENABLED: bool
     SENTRY_DSN: str
     SENTRY_ENVIRONMENT: str

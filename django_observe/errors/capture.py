@@ -39,7 +39,9 @@ from sentry_sdk.utils import event_from_exception
 from .. import context
 from ..conf import get_settings
 from ..guard import Guard
+from ..metrics.commands import running_command
 from . import events, intake, scrub
+from . import fingerprint as grouping
 
 Event = dict[str, Any]
 Hint = dict[str, Any]
@@ -116,11 +118,9 @@ def log_handler() -> logging.Handler | None:
 def enter_request_scope(request: HttpRequest) -> Any:
     """Give the request its own isolation scope and trace id; returns what ``leave_request_scope`` restores (None: nothing to do).
 
-    What the SDK's Django integration does per request, at its cheapest: fork the isolation
-    scope (so ``sentry_sdk.set_tag``/``set_user``/``set_extra`` in a view stay in its request)
-    and start a new propagation context (a new ``trace_id``; an incoming ``sentry-trace``
-    header is continued). The current scope is not forked: what a view puts there with
-    ``sentry_sdk.get_current_scope()`` is its own to clean up, as ``sentry_sdk.new_scope()`` does.
+    What the SDK's Django integration does per request, at its cheapest: fork the isolation scope
+    (``sentry_sdk.set_tag``/``set_user``/``set_extra`` in a view stay in its request) and start a new
+    trace id (an incoming ``sentry-trace`` header is continued). The current scope is not forked.
     """
     if not _state.isolate_requests:
         return None
@@ -166,8 +166,17 @@ def before_send(event: Event, hint: Hint) -> Event | None:
         event = user_hook(event, hint)  # type: ignore[assignment]
         if event is None:
             return None
+    if _crashed_command(event) and not get_settings().ERRORS_CAPTURE_COMMANDS:
+        return event  # Sentry still gets it (DSN set); the site's error list does not
     intake.submit(event, request_id=request_id, user_id=context.get_user_id(), shortcut=hint.get("observe_shortcut"))
     return event
+
+
+def _crashed_command(event: Event) -> bool:
+    """The exception that ends a ``manage.py`` command (sentry-sdk's excepthook), not a failure of the site."""
+    exception = grouping.last_exception(event) or {}
+    mechanism = exception.get("mechanism") or {}
+    return isinstance(mechanism, dict) and mechanism.get("type") == "excepthook" and running_command() is not None
 
 
 # --- capture: our own entry points (lean mode, and the public helpers) ---------------

@@ -44,6 +44,9 @@ def setup() -> None:
         conf = get_settings()
         if not conf.METRICS_ENABLED:
             return
+        from .commands import keep_metrics_private
+
+        keep_metrics_private()  # a manage.py command adds nothing to the server's multiprocess scrape
         get_metrics()
         if conf.METRICS_DATABASE:
             from . import db

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import connections
 
 from ..guard import Guard
 
@@ -70,7 +70,7 @@ def close(alias: str) -> None:
         connections[alias].close()
 
 
-def worth_retrying(error: DatabaseError) -> bool:
+def worth_retrying(error: Exception) -> bool:
     """SQLite's "database is locked" and PostgreSQL's deadlock: another writer was in the way, not a broken database."""
     text = str(error).lower()
     return "locked" in text or "deadlock" in text

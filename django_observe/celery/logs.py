@@ -19,6 +19,7 @@ from typing import Any
 
 from ..conf import get_settings
 from ..errors.scrub import scrub_string
+from ..logging.output import sole_observe_handler
 
 logger = logging.getLogger("django_observe.celery")
 
@@ -49,7 +50,7 @@ def started(task_id: str, task_name: str, retries: int, parent_task_id: str | No
     fields: dict[str, Any] = {"event": "task_started", "task_id": task_id, "task_name": task_name, "state": "STARTED", "retries": retries}
     if parent_task_id:
         fields["parent_task_id"] = parent_task_id
-    logger.info(fields)
+    _write(logging.INFO, fields)
 
 
 def finished(
@@ -85,16 +86,29 @@ def finished(
     if traceback_text:
         fields["exception"] = scrub_string(traceback_text, words)
     fields.update(extra)
-    logger.log(line_level, fields)
+    _write(line_level, fields)
+
+
+def _write(line_level: int, fields: dict[str, Any]) -> None:
+    """One line: straight to our handler when nothing else would see it (as the access line), else through logging."""
+    handler = None if (logger.handlers or logger.filters or not logger.propagate) else sole_observe_handler(line_level)
+    if handler is None:
+        logger.log(line_level, fields)
+        return
+    try:
+        handler.write_fields(logger.name, line_level, fields, None)
+    except Exception:
+        handler.handleError(logger.makeRecord(logger.name, line_level, "", 0, fields, (), None))
 
 
 def quiet_celery_task_lines() -> None:
-    """Raise Celery's per-task INFO loggers to WARNING while our lines are on, unless the host set their level.
+    """Raise Celery's per-task INFO loggers to WARNING, unless the host set their level.
 
-    Their failure lines (ERROR, with the traceback the error tracker captures) still appear.
+    Celery's worker logs at WARNING by default; once our logging (LOG_LEVEL INFO) takes over,
+    its "received" and "succeeded" lines would appear for every task next to ours (and with
+    ``CELERY_TASK_LOG = 'off'`` instead of none). Their failure lines (ERROR, with the
+    traceback the error tracker captures) still appear.
     """
-    if level() == "off":
-        return
     for name in CELERY_TASK_LOGGERS:
         celery_logger = logging.getLogger(name)
         if celery_logger.level == logging.NOTSET:

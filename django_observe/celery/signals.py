@@ -64,7 +64,7 @@ def _add_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> Non
 def _count_published(sender: Any = None, **kwargs: Any) -> None:
     with _PUBLISH:
         if metrics.enabled():
-            metrics.task_published(metrics.bounded_name(sender, current_app.tasks))
+            metrics.task_published(_labels.get(sender) or _label(sender, current_app.tasks))
 
 
 # --- a task's run, in the process that runs it ------------------------------------------------
@@ -88,12 +88,10 @@ def incoming_request_id(request: Any) -> tuple[str | None, bool]:
 
 def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
     with _TASK:
-        request = task.request
-        eager = bool(getattr(request, "is_eager", False))
-        name = getattr(task, "name", None)
-        parent_task_id = getattr(request, "parent_id", None)
+        request = task.request  # Celery's Context: these attributes always exist (class defaults)
+        name = task.name
         tokens = None
-        if eager:
+        if request.is_eager:
             # Runs inside the caller (a request, another task): keep its request id, name the task for a while.
             tokens = (context.task_id_var.set(task_id), context.task_name_var.set(name))
         else:
@@ -101,19 +99,28 @@ def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -
             context.bind_task(task_id, name, request_id)
             if replaced:
                 logs.logger.warning({"event": "task_request_id_rejected", "task_id": task_id, "task_name": name})
-        run = _Run(
-            name=metrics.bounded_name(name, task.app.tasks),
-            started=time.perf_counter(),
-            eager=eager,
-            retries=getattr(request, "retries", 0) or 0,
-            parent_task_id=parent_task_id,
-            eager_tokens=tokens,
-        )
+        label = _labels.get(name) or _label(name, task)
+        run = _Run(label, time.perf_counter(), request.is_eager, request.retries or 0, request.parent_id, tokens)
         if task_id is not None:
             _running[task_id] = run
         if metrics.enabled():
-            metrics.task_started(run.name)
-        logs.started(task_id or "", name or "", run.retries, parent_task_id)
+            metrics.task_started(label)
+        logs.started(task_id or "", name, run.retries, run.parent_task_id)
+
+
+# task name -> its metric label, for names found registered (a registered name stays registered):
+# looking it up in ``task.app.tasks`` goes through Celery's app proxy, a few µs per task.
+_labels: dict[str, str] = {}
+
+
+def _label(name: Any, registry: Any) -> str:
+    """The metric label of task ``name`` (``registry``: a task, or the publishing app's task registry)."""
+    label = _labels.get(name)
+    if label is None:
+        label = metrics.bounded_name(name, registry.app.tasks if hasattr(registry, "app") else registry)
+        if label == name:
+            _labels[name] = label
+    return label
 
 
 def _task_failed(
@@ -157,7 +164,7 @@ def _task_finished(task_id: str | None = None, task: Any = None, state: str | No
                 metrics.task_finished(run.name, state if state in TASK_STATUSES else None, duration)
             logs.finished(
                 task_id or "",
-                getattr(task, "name", "") or "",
+                task.name,
                 state or "UNKNOWN",
                 duration,
                 run.retries,
@@ -168,10 +175,13 @@ def _task_finished(task_id: str | None = None, task: Any = None, state: str | No
     finally:
         with _TASK:
             # Eager tasks give the caller its context back (the request they ran in); worker tasks leave nothing behind.
-            if run is not None and run.eager_tokens is not None:
+            if run is None:
+                if not getattr(getattr(task, "request", None), "is_eager", False):
+                    context.clear()
+            elif run.eager_tokens is not None:
                 context.task_id_var.reset(run.eager_tokens[0])
                 context.task_name_var.reset(run.eager_tokens[1])
-            elif not getattr(getattr(task, "request", None), "is_eager", False):
+            else:
                 context.clear()
 
 

@@ -31,6 +31,15 @@ def fail(request: HttpRequest) -> HttpResponse:
     raise OrderFailed("untagged failure")
 
 
+async def tag_then_fail_async(request: HttpRequest) -> HttpResponse:
+    sentry_sdk.set_tag("customer_tier", "async-gold")
+    raise OrderFailed("tagged async failure")
+
+
+async def fail_async(request: HttpRequest) -> HttpResponse:
+    raise OrderFailed("untagged async failure")
+
+
 def log_then_fail(request: HttpRequest) -> HttpResponse:
     logger.error("order %s could not be saved", request.GET.get("order", "42"))
     raise OrderFailed("failure after a logged error")
@@ -48,6 +57,8 @@ urlpatterns = [
     path("post-then-fail/", post_then_fail),
     path("tag-then-fail/", tag_then_fail),
     path("fail/", fail),
+    path("tag-then-fail-async/", tag_then_fail_async),
+    path("fail-async/", fail_async),
     path("log-then-fail/", log_then_fail),
     path("ok/", ok),
     path("missing/", missing),

@@ -9,13 +9,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from django.core.handlers.asgi import ASGIHandler
 from django.test import Client
 from django_structlog import signals as structlog_signals
 
 from django_observe.models import ErrorEvent
+from tests.asgi import call_asgi
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_errors"), pytest.mark.urls("tests.errors.request_views")]
 
@@ -50,6 +53,24 @@ def test_each_request_gets_its_own_trace_id_shared_by_its_events(client500: Clie
     logged, raised = events_titled("order 42 could not be saved") + events_titled("OrderFailed: failure after a logged error")
     assert trace_id(logged) == trace_id(raised) not in ids  # one request: one trace id for its two events
     assert logged["tags"]["request_id"] == raised["tags"]["request_id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_each_request_task_has_its_own_scope() -> None:
+    application = ASGIHandler()
+
+    async def requests() -> list[int]:
+        first = await call_asgi(application, "/tag-then-fail-async/")
+        second = await call_asgi(application, "/fail-async/")
+        third = await call_asgi(application, "/fail-async/")
+        return [first[0], second[0], third[0]]
+
+    assert asyncio.run(requests()) == [500, 500, 500]
+    [tagged] = events_titled("OrderFailed: tagged async failure")
+    later = events_titled("OrderFailed: untagged async failure")
+    assert tagged["tags"]["customer_tier"] == "async-gold"
+    assert [event["tags"].get("customer_tier") for event in later] == [None, None]
+    assert len({trace_id(event) for event in [tagged, *later]}) == 3
 
 
 def test_an_incoming_sentry_trace_header_is_continued(client500: Client) -> None:

@@ -72,7 +72,10 @@ def test_new_groups_beyond_the_hourly_cap_go_to_one_overflow_group(observe: Any,
             logging.getLogger(f"shop.module_{'abcdefghijklmnopqrst'[number]}").error("import failed")
     groups = dict(ErrorGroup.objects.values_list("logger", "count"))
     overflow = ErrorGroup.objects.get(title=OVERFLOW_TITLE)
-    assert groups == {**{f"shop.module_{letter}": 3 for letter in "abcde"}, overflow.logger: 15 * 3}  # the first five in full, then one group
+    assert groups == {
+        **{f"shop.module_{letter}": 3 for letter in "abcde"},
+        overflow.logger: 15 * 3,
+    }  # the first five in full, then one group
     assert sum(groups.values()) == 60  # nothing dropped
     assert internal_errors("errors_overflow") - before == 45
     assert intake.buffer.stats.overflowed == 45

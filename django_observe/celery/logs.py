@@ -6,7 +6,7 @@ The finish line is named like django-structlog's (``task_succeeded``, ``task_fai
 published under and the ``parent_task_id`` of a task published by another task. A retry
 logs at WARNING with its reason, a failure at ERROR with the traceback. Secret-looking
 keys are filtered by the formatter as on every line; the reason and the traceback text go
-through the error tracker's string scrubber (``password=...`` in a message).
+through the string scrubber of ``redact`` (``password=...`` in a message).
 
 ``CELERY_TASK_LOG`` turns the rate down: ``finish`` drops the start line, ``failures``
 keeps only retries, failures, revocations and rejections.
@@ -18,8 +18,8 @@ import logging
 from typing import Any
 
 from ..conf import get_settings
-from ..errors.scrub import scrub_string
 from ..logging.output import sole_observe_handler
+from ..redact import secret_words
 
 logger = logging.getLogger("django_observe.celery")
 
@@ -80,11 +80,12 @@ def finished(
     if request_id:
         # Lines written outside the task's run (the worker's main process) have no bound context.
         fields["request_id"] = request_id
-    words = get_settings().REDACT_KEYS
-    if reason:
-        fields["reason"] = scrub_string(reason, words)
-    if traceback_text:
-        fields["exception"] = scrub_string(traceback_text, words)
+    if reason or traceback_text:
+        words = secret_words(get_settings().REDACT_KEYS)
+        if reason:
+            fields["reason"] = words.scrub_string(reason)
+        if traceback_text:
+            fields["exception"] = words.scrub_string(traceback_text)
     fields.update(extra)
     _write(line_level, fields)
 

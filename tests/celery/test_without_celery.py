@@ -20,7 +20,7 @@ import pytest
 
 from tests.servers import ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 
 VENV = Path(tempfile.gettempdir()) / "django-observe-no-celery-venv"
 

@@ -28,7 +28,7 @@ from tests.servers import ROOT, Server, free_port, prepare_database, running_ser
 
 from .workers import Worker, events, new_queue, running_worker
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.once]  # brokers and workers: no database backend in the question
 
 OK, FAILING = 20, 5
 HEADER = "observe_request_id"

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from ..conf import get_settings
 from ..models import HealthCheckResult, HealthCheckRun, HealthIncident, HealthRollup
-from .runner import FAILING, WARN, CheckResult, overall
+from .runner import FAILING, WARN, CheckResult, overall, specs
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def record(
         for result in results:
             _update_rollups(result, started_at)
             _update_incident(result, started_at)
+        _close_orphaned_incidents({result.name for result in results}, started_at)
     _maybe_prune()
     return run
 
@@ -142,6 +143,19 @@ def percentile(values: list[float], pct: float) -> float:
     values = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(values)))
     return values[rank - 1]
+
+
+def _close_orphaned_incidents(recorded: set[str], moment: datetime.datetime) -> None:
+    """Close the open incidents of checks that are no longer configured (removed, renamed or disabled).
+
+    Nothing else would ever close them: no run of theirs will pass again, and the admin would show
+    them as open forever. A check merely left out of this run (``observe_check --check X``) is kept.
+    """
+    existing = recorded | {spec.name for spec in specs()}
+    orphaned = HealthIncident.objects.filter(resolved_at__isnull=True).exclude(check_name__in=existing)
+    names = sorted(set(orphaned.values_list("check_name", flat=True)))
+    if names and orphaned.update(resolved_at=moment):
+        logger.info("Closed the open incidents of checks that are no longer configured: %s.", ", ".join(names))
 
 
 def _update_incident(result: CheckResult, moment: datetime.datetime) -> None:

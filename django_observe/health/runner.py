@@ -233,12 +233,15 @@ class Runner:
         except HealthCheckException as exc:
             status, message, observed = FAIL, str(exc.message), getattr(exc, "observed", None)
             error_class = type(exc.__cause__ or exc).__name__
-            if isinstance(exc, DependencyTimeout) or isinstance(exc.__cause__, TimeoutError):
-                status = TIMEOUT  # the client's own socket timeout fired: same meaning as our deadline
+            if isinstance(exc, DependencyTimeout) or client_timed_out(exc):
+                status = TIMEOUT  # the client's own timeout fired: same meaning as our deadline
         except Exception as exc:
-            # Unknown exception text may carry hosts or secrets: log it, show the class only.
-            status, message, error_class = FAIL, f"Unexpected error ({type(exc).__name__})", type(exc).__name__
-            logger.warning("Health check %r raised an unexpected exception.", spec.name, exc_info=True)
+            if client_timed_out(exc):
+                status, message, error_class = TIMEOUT, f"No answer in time ({type(exc).__name__})", type(exc).__name__
+            else:
+                # Unknown exception text may carry hosts or secrets: log it, show the class only.
+                status, message, error_class = FAIL, f"Unexpected error ({type(exc).__name__})", type(exc).__name__
+                logger.warning("Health check %r raised an unexpected exception.", spec.name, exc_info=True)
         finally:
             _close_connections()
         duration = time.perf_counter() - began
@@ -262,6 +265,33 @@ class Runner:
         elif changed:
             logger.info("Health check %r passes again.", spec.name)
         return result
+
+
+#: Timeout classes of client libraries, matched by name along the MRO so that no optional client is imported
+#: here: redis-py's and urllib3's ``TimeoutError``, psycopg's ``ConnectionTimeout``, requests' ``Timeout``
+#: (``ConnectTimeout``, ``ReadTimeout``), httpx's ``TimeoutException``. Socket and asyncio timeouts are the builtin.
+TIMEOUT_CLASS_NAMES = frozenset({"TimeoutError", "ConnectionTimeout", "Timeout", "TimeoutException"})
+
+
+def client_timed_out(exc: BaseException) -> bool:
+    """True when ``exc``, or an exception it was raised from, is a client that gave up waiting.
+
+    Checks wrap the driver's error (``ServiceUnavailable`` from Django's ``OperationalError`` from
+    psycopg's ``ConnectionTimeout``), so the whole chain is looked at. A timeout is reported as
+    ``timeout`` whichever fires first, the client's or the runner's deadline: before, the same hung
+    dependency read ``timeout`` or ``fail`` depending on that race.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TimeoutError) or any(cls.__name__ in TIMEOUT_CLASS_NAMES for cls in type(current).__mro__):
+            return True
+        if type(current).__name__ == "OperationalError" and "timeout expired" in str(current):
+            return True  # libpq's "connection timeout expired" (psycopg < 3.2, psycopg2)
+        # "raise X from None" hides the context on purpose: follow the chain Python would print.
+        current = current.__cause__ if current.__cause__ is not None or current.__suppress_context__ else current.__context__
+    return False
 
 
 def _bind(fn: Callable[[CheckSpec, _Probe], CheckResult], spec: CheckSpec, probe: _Probe) -> Callable[[], CheckResult]:

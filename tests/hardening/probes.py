@@ -30,3 +30,17 @@ class Script(HealthCheck):
 
 def reset() -> None:
     _runs.clear()
+
+
+@dataclasses.dataclass
+class SilentSocket(HealthCheck):
+    """Reads from ``port`` with a plain socket timeout and lets ``TimeoutError`` escape (a hand-written check)."""
+
+    port: int = 0
+    read_timeout: float = 0.3
+
+    def run(self) -> None:
+        import socket
+
+        with socket.create_connection(("127.0.0.1", self.port), timeout=self.read_timeout) as sock:
+            sock.recv(1)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
@@ -67,6 +67,9 @@ def test_staff_only(client: Client, observe: Callable[..., None]) -> None:
     assert client.get(URL).status_code == 302
     staff = User.objects.create_user("ops", password="x", is_staff=True)
     client.force_login(staff)
-    assert client.get(URL).status_code == 200, "any staff member may read Health, without model permissions"
+    # Model view permissions, as on the Errors pages (tests/hardening/test_health_admin.py has the rest).
+    assert client.get(URL).status_code == 403
+    staff.user_permissions.set(Permission.objects.filter(codename__in=["view_health", "view_healthincident"]))
+    assert client.get(URL).status_code == 200
     assert client.get("/admin/django_observe/healthincident/").status_code == 200
     assert client.get("/admin/django_observe/healthincident/add/").status_code == 403

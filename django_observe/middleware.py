@@ -32,7 +32,7 @@ from .conf import get_settings
 from .errors import capture
 from .guard import Guard
 from .health.routes import probe_view
-from .logging import access_logger, log_access
+from .logging import access_logger, log_access, tame_django_loggers
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ class ObserveMiddleware:
                 "ObserveMiddleware is in MIDDLEWARE but 'django_observe' is not in INSTALLED_APPS. Add 'django_observe' to INSTALLED_APPS."
             )
         self.get_response = get_response
+        # Built right after Django set up (again, under runserver) its default logging: take Django's
+        # loggers back, or runserver prints raw request lines and a second copy of every 404/500.
+        with _GUARD:
+            tame_django_loggers()
         # Decided once: an async stack must not hold a thread for the whole request.
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
@@ -229,8 +233,12 @@ class ObserveMiddleware:
 
     def _probe_view(self, request: HttpRequest) -> Callable[[HttpRequest], HttpResponseBase] | None:
         view = probe_view(request.path_info)
-        if view is not None:
-            request.__dict__["_observe_endpoint"] = request.path_info.lstrip("/")
+        if view is None:
+            return None
+        accepts = getattr(view, "accepts", None)
+        if accepts is not None and not accepts(request):
+            return None  # /metrics without a token (a staff session, say): the whole stack decides, as for any view
+        request.__dict__["_observe_endpoint"] = request.path_info.lstrip("/")
         return view
 
 

@@ -22,6 +22,7 @@ from .output import (
     log_access,
     logging_config,
     sole_observe_handler,
+    tame_django_loggers,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "make_formatter",
     "redact_secrets",
     "sole_observe_handler",
+    "tame_django_loggers",
 ]

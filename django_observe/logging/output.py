@@ -155,6 +155,20 @@ def configure() -> None:
             existing.close()
     root.addHandler(handler)
     root.setLevel(conf.LOG_LEVEL)
+    tame_django_loggers()
+
+
+def tame_django_loggers() -> None:
+    """Route Django's own loggers through ours, once more if Django configured logging again.
+
+    ``runserver`` calls ``django.setup()`` a second time (``get_wsgi_application()``), which applies
+    Django's DEFAULT_LOGGING again: its ``django.server`` lines (raw query strings, no request id)
+    and the DEBUG console copy of every 404/500 would come back. ObserveMiddleware calls this when
+    it is built, which is right after that second set-up. Only when ``configure()`` installed our
+    handler: a project with its own LOGGING keeps what it wrote.
+    """
+    if not any(getattr(handler, "installed_by_configure", False) for handler in logging.getLogger().handlers):
+        return
     django_logger = logging.getLogger("django")
     # Django's default console handler would print the same line a second time;
     # mail_admins stays (it only sends when ADMINS is set and DEBUG is off).

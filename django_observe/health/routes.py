@@ -2,8 +2,9 @@
 
 The middleware answers probes itself, before any redirect, login or rate-limit middleware can
 turn them into a 301/302/403 (django-health-check#678). It asks ``probe_view(path_info)``:
-one dict lookup, the table built once per HEALTH_PATH. Each path answers with and without
-its trailing slash.
+one dict lookup, the table built once per settings. Each probe path answers with and without
+its trailing slash. The metrics paths are in the table too (``metrics/early.py``): their view
+has an ``accepts(request)`` the middleware asks first (a scrape with a token, yes; a browser, no).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from ..conf import get_settings, on_change
+from ..metrics import early
 from . import views
 
 #: Path suffixes under HEALTH_PATH and the view answering each.
@@ -24,7 +26,7 @@ SUFFIXES: tuple[tuple[str, views.View], ...] = (
 
 def probe_view(path_info: str) -> views.View | None:
     """The probe view ObserveMiddleware answers for ``path_info`` itself, before other middleware runs; else None."""
-    return _table(_prefix()).get(path_info)
+    return _table().get(path_info)
 
 
 def probe_paths() -> list[str]:
@@ -34,8 +36,10 @@ def probe_paths() -> list[str]:
 
 
 @functools.cache
-def _table(prefix: str) -> dict[str, views.View]:
-    table: dict[str, views.View] = {}
+def _table() -> dict[str, views.View]:
+    # Metrics first: a probe path wins a clash (check W023 reports it).
+    table: dict[str, views.View] = dict.fromkeys(early.metrics_paths(), early.scrape)
+    prefix = _prefix()
     for suffix, view in SUFFIXES:
         table[prefix + suffix] = view
         table[prefix + suffix + "/"] = view
@@ -48,3 +52,4 @@ def _prefix() -> str:
 
 
 on_change()(_prefix.cache_clear)
+on_change()(_table.cache_clear)

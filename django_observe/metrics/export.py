@@ -4,7 +4,8 @@ Access, first match wins: ``METRICS_PUBLIC``; a bearer token from ``METRICS_TOKE
 (constant-time compare against every token); a client address in ``METRICS_ALLOWED_IPS``;
 a logged-in active staff user (``METRICS_ALLOW_STAFF``). Otherwise 401 when the request
 brought no credentials, 403 when it brought wrong ones. The token is never logged: the
-access line has the path only and nothing here logs headers.
+access line has the path only and nothing here logs headers. A scrape that needs no session
+is answered by ObserveMiddleware before ALLOWED_HOSTS and SECURE_SSL_REDIRECT (``early.py``).
 """
 
 from __future__ import annotations
@@ -60,20 +61,26 @@ def _ip_allowed(request: HttpRequest) -> bool:
     return any(address in network for network in networks)
 
 
-def authorize(request: HttpRequest) -> int:
-    """200 when the request may read metrics, 401 without credentials, 403 with wrong ones."""
-    conf = get_settings()
-    if conf.METRICS_PUBLIC:
-        return 200
-    wrong = False
+def grant(request: HttpRequest) -> str:
+    """How the request may read metrics without a session: ``public``, ``token``, ``ip``, or "" (it may not)."""
+    if get_settings().METRICS_PUBLIC:
+        return "public"
     header = request.META.get("HTTP_AUTHORIZATION")
     if header:
         scheme, _, credential = header.partition(" ")
         if scheme.lower() == "bearer" and tokens.matches(credential, _tokens()):
-            return 200
-        wrong = True
+            return "token"
     if _ip_allowed(request):
+        return "ip"
+    return ""
+
+
+def authorize(request: HttpRequest) -> int:
+    """200 when the request may read metrics, 401 without credentials, 403 with wrong ones."""
+    if grant(request):
         return 200
+    conf = get_settings()
+    wrong = bool(request.META.get("HTTP_AUTHORIZATION"))
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         if conf.METRICS_ALLOW_STAFF and user.is_active and user.is_staff:

@@ -81,6 +81,7 @@ def test_observe_test_error_refuses_a_bad_timeout(timeout: str) -> None:
     assert str(raised.value).startswith("--timeout must be a number of seconds from 0 to 3600; got ")
 
 
+@pytest.mark.once  # two Django start-ups; nothing here depends on the database backend
 def test_real_processes_exit_2_without_a_traceback() -> None:
     config = {"HEALTH_CHECKS": {"search": {"check": SCRIPT, "steps": "pass,fail"}}, "HEALTH_DISABLED_CHECKS": BUILTINS}
     env = server_env({"OBSERVE_JSON": json.dumps(config)})

@@ -83,6 +83,7 @@ def _statuses(name: str) -> tuple[str, str]:
     return seen.status, shared.status
 
 
+@pytest.mark.once  # a fake server, no test database: the same in every matrix combination
 def test_a_hung_postgresql_is_a_timeout_whichever_deadline_fires_first(
     observe: Callable[..., None], hung_alias: Callable[..., str], django_db_blocker: Any
 ) -> None:
@@ -98,6 +99,7 @@ def test_a_hung_postgresql_is_a_timeout_whichever_deadline_fires_first(
         assert _statuses("db_runner_first") == ("timeout", "timeout")
 
 
+@pytest.mark.once
 def test_a_hung_redis_is_a_timeout_every_time(observe: Callable[..., None], silent_port: int) -> None:
     # Client and runner deadlines are equal here (the check's socket timeout is its timeout): a race every run.
     observe({

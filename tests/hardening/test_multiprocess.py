@@ -17,7 +17,7 @@ import pytest
 from tests.metrics.helpers import TOKEN, fetch, hammer, samples, total
 from tests.servers import Server, running_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.once]  # gunicorn: the same in every matrix combination
 
 MULTIPROCESS_WARNINGS = ("has not been implemented in  multi-process mode", "has not been implemented in multi-process mode")
 

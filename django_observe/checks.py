@@ -49,6 +49,7 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
     "django_observe.W033": ("A health check's timeout is longer than OBSERVE['HEALTH_DEADLINE']: it is always cut off by the overall deadline.", "Lower the check's timeout or raise HEALTH_DEADLINE."),
     "django_observe.W034": ("A health probe path is also a URL of your site (e.g. HEALTH_PATH 'admin'): ObserveMiddleware answers the probe first, so that page is unreachable.", "Choose a HEALTH_PATH no view of your site uses, e.g. 'health'."),
     "django_observe.W035": ("OBSERVE['HEALTH_DISABLED_CHECKS'] names a check that does not exist: nothing is disabled by that entry.", "Use the names shown by `manage.py observe_check`, e.g. 'celery_beat'."),
+    "django_observe.W037": ("A setting asks for a health check whose client library is not installed (REDIS_URL without redis, CELERY_BROKER_URL without celery): that check is left out.", "Install the extra, e.g. pip install 'django-observe[redis]' or 'django-observe[celery]', or remove the setting."),
     "django_observe.W036": ("(deploy) An entry of OBSERVE['HEALTH_TOKENS'] is empty or shorter than 16 characters: empty tokens open nothing, short ones are guessable.", "Use long random tokens, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'."),
     # --- errors / sentry (04x) ---
     "django_observe.E040": ("OBSERVE['SENTRY_DSN'] (or env SENTRY_DSN) is not a valid Sentry DSN: nothing would be sent to Sentry.", "Copy the DSN from your Sentry project's settings (Client Keys), e.g. https://<key>@o0.ingest.sentry.io/<project>, or leave it empty to keep errors local."),
@@ -249,6 +250,8 @@ def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
     for spec in health_registry.build([]):
         if spec.timeout > deadline:
             found.append(_warning("django_observe.W033", f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s)."))
+    for package, setting in health_registry.missing_packages().items():
+        found.append(_warning("django_observe.W037", f"{setting} is set but the {package!r} package is not installed, so the {package} health check is left out."))
     known = health_registry.known_names()
     for name in dict.fromkeys(conf.HEALTH_DISABLED_CHECKS):
         if name not in known:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import importlib.util
 import logging
 import os
 from collections.abc import Callable
@@ -68,7 +69,7 @@ def builtin_specs() -> list[tuple[str, Callable[[], HealthCheck], bool]]:
     for alias in settings.CACHES:
         name = "cache" if alias == "default" else f"cache:{alias}"
         found.append((name, functools.partial(Cache, alias=alias), True))
-    if redis_url := redis_url_setting():
+    if (redis_url := redis_url_setting()) and "redis" not in missing_packages():
         found.append(("redis", functools.partial(Redis, url=redis_url), True))
     if broker := getattr(settings, "CELERY_BROKER_URL", ""):
         try:
@@ -93,6 +94,13 @@ def builtin_specs() -> list[tuple[str, Callable[[], HealthCheck], bool]]:
         )
     )
     return found
+
+
+def missing_packages() -> dict[str, str]:
+    """package -> the setting that asks for its check, for each optional package a configured check needs but
+    that is not installed (W037): the check is left out rather than failing every readiness probe."""
+    wanted = {"redis": "REDIS_URL" if redis_url_setting() else "", "celery": "CELERY_BROKER_URL" if getattr(settings, "CELERY_BROKER_URL", "") else ""}
+    return {package: setting for package, setting in wanted.items() if setting and importlib.util.find_spec(package) is None}
 
 
 def redis_url_setting() -> str:

@@ -93,3 +93,38 @@ def test_the_app_imports_and_serves_without_celery(python_without_celery: Path, 
     result = subprocess.run([str(python_without_celery), "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "works without celery" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
     assert "celery is not installed: the Celery health checks are off" in result.stderr
+
+
+READY_SCRIPT = textwrap.dedent(
+    """
+    import importlib.util, io, json, django
+    assert importlib.util.find_spec("redis") is None and importlib.util.find_spec("celery") is None
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    out = io.StringIO()
+    call_command("migrate", verbosity=0)
+    call_command("check", stdout=out, stderr=out)
+    print(out.getvalue())
+    ready = Client().get("/health/ready")
+    print("READY", ready.status_code, json.dumps(sorted(json.loads(ready.content)["checks"])))
+    """
+)
+
+
+def test_settings_for_missing_extras_leave_their_checks_out_with_a_warning(python_without_celery: Path, tmp_path: Path) -> None:
+    """REDIS_URL without the redis package (QA finding F5; CELERY_BROKER_URL without celery alike): W037 at `check`,
+    and readiness does not fail on a check that cannot run (it used to answer 503 on every probe)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "DATABASE_URL", "PROMETHEUS_MULTIPROC", "OBSERVE_", "DJANGO_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DJANGO_SETTINGS_MODULE="tests.hardening.readme_site",
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+        REDIS_URL="redis://127.0.0.1:6379/0",  # the environment variable is enough for the redis check
+    )
+    result = subprocess.run([str(python_without_celery), "-c", READY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert output.count("django_observe.W037") == 1 and "REDIS_URL is set but the 'redis' package" in output, output[-3000:]
+    ready = next(line for line in result.stdout.splitlines() if line.startswith("READY"))
+    assert ready.startswith("READY 200") and '"redis"' not in ready, ready

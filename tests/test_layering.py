@@ -2,7 +2,7 @@
 
 Layers, bottom to top; a module may import its own layer and those below, never one above:
 
-0. ``conf``, ``context``, ``guard``, ``_compat``, ``tokens``, ``redact`` (and the package's ``__init__``)
+0. ``check_ids``, ``conf``, ``context``, ``guard``, ``_compat``, ``tokens``, ``redact`` (and the package's ``__init__``)
 1. ``models``, ``metrics``, ``logging``, ``tracing``, ``migrations``
 2. ``errors``, ``health``, ``monitoring``, ``outbound``, ``observe`` (the public helpers), ``gunicorn``
 3. ``middleware``, ``urls``, ``checks``, ``sentry``, ``celery``
@@ -18,7 +18,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "django_observe"
 
 LAYERS: dict[str, int] = {
-    "__init__": 0, "conf": 0, "context": 0, "guard": 0, "_compat": 0, "tokens": 0, "redact": 0,
+    "__init__": 0, "check_ids": 0, "conf": 0, "context": 0, "guard": 0, "_compat": 0, "tokens": 0, "redact": 0,
     "models": 1, "metrics": 1, "logging": 1, "tracing": 1, "migrations": 1,
     "errors": 2, "health": 2, "monitoring": 2, "outbound": 2, "observe": 2, "gunicorn": 2,
     "middleware": 3, "urls": 3, "checks": 3, "sentry": 3, "celery": 3,

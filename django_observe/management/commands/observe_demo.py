@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -54,6 +55,17 @@ class Command(BaseCommand):
             )
         if options["repeat"] < 0:
             raise CommandError("--repeat must be 0 or more.")
+        if not options["no_user"] and not options["username"].strip():
+            raise CommandError("--username must not be empty (or pass --no-user).")
+        if options["url"]:
+            try:
+                target = urlsplit(options["url"])
+                target.port  # noqa: B018  (raises on a malformed port)
+                valid = target.scheme in ("http", "https") and bool(target.hostname)
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                valid = False
+            if not valid:
+                raise CommandError(f"--url must be the base URL of a running server, e.g. http://127.0.0.1:8000; got {options['url']!r}.")
         if options["traffic"] is not None and not options["url"]:
             raise CommandError("--traffic needs --url: traffic is sent over HTTP to the running server, whose metrics it fills.")
         if options["remove"]:

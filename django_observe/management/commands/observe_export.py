@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -146,6 +147,17 @@ class Command(BaseCommand):
             raise CommandError(f"--receivers takes a comma-separated list of {', '.join(RECEIVERS)}; got {options['receivers']!r}.")
         if not 0 < options["app_port"] < 65536:
             raise CommandError(f"--app-port must be a TCP port (1-65535); got {options['app_port']}.")
+        try:
+            webhook = urlsplit(options["webhook_url"])
+            valid = (
+                webhook.scheme in ("http", "https") and bool(webhook.hostname) and not any(ch.isspace() for ch in options["webhook_url"])
+            )
+        except ValueError:
+            valid = False
+        if not valid:
+            raise CommandError(
+                f"--webhook-url must be an http(s) URL such as http://alerts.internal:5001/hook; got {options['webhook_url']!r}."
+            )
         token_file = options["token_file"]
         if token_file and ("\n" in token_file or token_file.endswith("/")):
             raise CommandError(f"--token-file must be a file path; got {token_file!r}.")

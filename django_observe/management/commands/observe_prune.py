@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ...conf import get_settings
@@ -49,6 +49,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         days, max_events, dry = options["days"], options["max_events"], options["dry_run"]
+        limits = {
+            "--days": (days, 1, 36_500),
+            "--inactive-days": (options["inactive_days"], 1, 36_500),
+            "--max-events": (max_events, 0, 10**12),
+            "--batch-size": (options["batch_size"], 1, 1_000_000),
+        }
+        for flag, (value, low, high) in limits.items():
+            if value is not None and not low <= value <= high:
+                raise CommandError(f"{flag} must be between {low} and {high}; got {value}.")
         try:
             pruned = retention.prune(
                 days=days,

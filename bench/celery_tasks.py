@@ -165,12 +165,7 @@ def run(variant: str, args: argparse.Namespace, scratch: Path) -> tuple[float, f
                 raise RuntimeError(f"{variant}: the worker did not drain the queue:\n{(scratch / f'{queue}.out').read_text()[-3000:]}")
             time.sleep(0.2)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+        _stop(worker)
         output.close()
         _delete_queue(args.broker, queue)
     (first, wall0, cpu0), (last, wall1, cpu1) = sorted(json.loads(line) for line in lines[:2])
@@ -212,6 +207,22 @@ def _env(variant: str, scratch: Path, broker: str, queue: str, log: Path, multip
         multiproc.mkdir(exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
     return env
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the worker's process group (we started it), SIGKILL after 5 s."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
+        if worker.poll() is not None:
+            return
+        try:
+            os.killpg(worker.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            worker.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _delete_queue(broker: str, queue: str) -> None:

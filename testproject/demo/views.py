@@ -146,7 +146,8 @@ def whoami(request: HttpRequest) -> JsonResponse:
 def enqueue(request: HttpRequest) -> JsonResponse:
     """Publishes a Celery task from inside a request (the request id travels with it).
 
-    ?task=work (with &fail=1 it raises), ?task=publish_child (publishes a task itself), else demo.record_context.
+    ?task=work (with &fail=1 it raises), ?task=publish_child (publishes a task itself), ?task=chain
+    (demo.work, then demo.record_context), else demo.record_context.
     """
     from . import tasks
 
@@ -156,6 +157,11 @@ def enqueue(request: HttpRequest) -> JsonResponse:
         result = tasks.work.delay(label, fail=request.GET.get("fail") == "1")
     elif chosen == "publish_child":
         result = tasks.publish_child.delay(label)
+    elif chosen == "chain":
+        from celery import chain
+
+        result = chain(tasks.work.si(label), tasks.record_context.si(f"{label}-tail")).apply_async()
+        return JsonResponse({"task_id": result.id, "first_task_id": result.parent.id})
     else:
         result = tasks.record_context.delay(label)
     return JsonResponse({"task_id": result.id})

@@ -115,14 +115,20 @@ READY_SCRIPT = textwrap.dedent(
 def test_settings_for_missing_extras_leave_their_checks_out_with_a_warning(python_without_celery: Path, tmp_path: Path) -> None:
     """REDIS_URL without the redis package (QA finding F5; CELERY_BROKER_URL without celery alike): W037 at `check`,
     and readiness does not fail on a check that cannot run (it used to answer 503 on every probe)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "DATABASE_URL", "PROMETHEUS_MULTIPROC", "OBSERVE_", "DJANGO_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST_", "DATABASE_URL", "PROMETHEUS_MULTIPROC", "OBSERVE_", "DJANGO_"))
+    }
     env.update(
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="tests.hardening.readme_site",
         SQLITE_PATH=str(tmp_path / "db.sqlite3"),
         REDIS_URL="redis://127.0.0.1:6379/0",  # the environment variable is enough for the redis check
     )
-    result = subprocess.run([str(python_without_celery), "-c", READY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(python_without_celery), "-c", READY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert output.count("django_observe.W037") == 1 and "REDIS_URL is set but the 'redis' package" in output, output[-3000:]

@@ -179,6 +179,18 @@ def test_a_task_published_by_a_task_keeps_the_request_id_and_names_its_parent(st
     assert parent["request_id"] == "chain-req-1" and "parent_task_id" not in parent
 
 
+def test_the_second_task_of_a_chain_keeps_the_request_id(stacks: dict[str, Stack]) -> None:
+    stack = stacks["rabbitmq"]
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{stack.web.url}/enqueue/?task=chain&label=chained", headers={"X-Request-ID": "chain-req-2"}), timeout=10
+    ) as response:
+        ids = json.load(response)
+    [ran] = stack.worker.wait_for(lambda lines: events(lines, "task ran chained-tail"), "the chain's second task")
+    assert (ran["request_id"], ran["task_id"]) == ("chain-req-2", ids["task_id"])
+    [started] = events(stack.worker.lines(), "task_started", task_id=ids["task_id"])
+    assert (started["parent_task_id"], started["request_id"]) == (ids["first_task_id"], "chain-req-2")
+
+
 def test_the_next_task_of_the_same_process_has_no_stale_request_id(stacks: dict[str, Stack]) -> None:
     worker = stacks["rabbitmq"].worker
     for attempt in range(10):

@@ -85,13 +85,19 @@ def test_observe_test_error_refuses_a_bad_timeout(timeout: str) -> None:
 def test_real_processes_exit_2_without_a_traceback() -> None:
     config = {"HEALTH_CHECKS": {"search": {"check": SCRIPT, "steps": "pass,fail"}}, "HEALTH_DISABLED_CHECKS": BUILTINS}
     env = server_env({"OBSERVE_JSON": json.dumps(config)})
-    # Two processes only (each costs a Django start-up); call_command covers every other case above.
+    # Few processes (each costs a Django start-up); call_command covers every other case above.
     done = manage("observe_check", "--loop", "--interval", "inf", env=env)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert done.stderr.startswith("CommandError: --interval must be a number of seconds above 0"), done.stderr
     assert "Traceback" not in done.stderr
-    # The loop's last run failed: exit 1, still no traceback.
-    done = manage("observe_check", "--loop", "--interval", "0.01", "--max-runs", "2", "--json", env=env)
+    # The database is not migrated: recording fails. A single run says so (exit 1); a loop says so at
+    # every run and goes on, and exits with its last run's status (unhealthy: 1). No traceback anywhere.
+    unrecorded = "Could not record the run (OperationalError: no such table: django_observe_healthcheckrun)."
+    done = manage("observe_check", "--record", "--json", env=env)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert json.loads(done.stdout)["status"] == "healthy"
+    assert done.stderr.startswith("CommandError: " + unrecorded) and "Traceback" not in done.stderr, done.stderr
+    done = manage("observe_check", "--loop", "--interval", "0.01", "--max-runs", "2", "--json", "--record", env=env)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert [json.loads(line)["status"] for line in done.stdout.splitlines()] == ["healthy", "unhealthy"]
-    assert "Traceback" not in done.stderr
+    assert done.stderr.count(unrecorded) == 2 and "Traceback" not in done.stderr, done.stderr

@@ -1,9 +1,10 @@
 """``manage.py observe_check``: run the health checks now; print a table or JSON; optionally record.
 
 Exit status: 0 healthy or degraded, 1 unhealthy (a critical check failed or timed
-out), 2 usage error. ``--loop --interval S`` keeps running (and recording with
-``--record``) for deployments without Celery beat; it stops on SIGTERM, Ctrl-C or
-after ``--max-runs``, and its exit status is that of its last completed run.
+out) or ``--record`` could not store the run, 2 usage error. ``--loop --interval S``
+keeps running (and recording with ``--record``) for deployments without Celery beat;
+it stops on SIGTERM, Ctrl-C or after ``--max-runs``, and its exit status is that of
+its last completed run (a run it could not record is reported on stderr, and it goes on).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from django.utils import timezone
 
 from ...conf import get_settings
@@ -87,14 +89,21 @@ class Command(BaseCommand):
     def _run_once(self, wanted: list[str] | None, options: dict[str, Any]) -> str:
         results, started_at, duration = health_runner.run_all_fresh(wanted)
         status = health_runner.overall(results)
-        if options["record"]:
-            from ...health.history import record
-
-            record(results, trigger="loop" if options["loop"] else "command", started_at=started_at, duration=duration)
         if options["json"]:
             self.stdout.write(json.dumps(_as_json(results, status, started_at)))
         else:
             self._table(results, status)
+        if options["record"]:
+            from ...health.history import record
+
+            try:
+                record(results, trigger="loop" if options["loop"] else "command", started_at=started_at, duration=duration)
+            except DatabaseError as exc:
+                reason = (str(exc).strip().splitlines() or [""])[0]
+                message = f"Could not record the run ({type(exc).__name__}: {reason}). Is the database reachable and migrated?"
+                if not options["loop"]:
+                    raise CommandError(message) from None
+                self.stderr.write(message)  # a loop outlives a database blip: the next run records again
         return status
 
     def _table(self, results: list[health_runner.CheckResult], status: str) -> None:

@@ -41,7 +41,7 @@ def observe_overview(context: template.Context) -> dict[str, Any]:
         result["endpoints"] = _endpoint_links()
     if user.has_perm("django_observe.view_errorgroup"):
         result["errors"] = _errors(now)
-    if user.has_perm("django_observe.view_healthcheckrun"):
+    if user.has_perm("django_observe.view_health"):  # the Health page's own permission (admin/health.py)
         result["health"] = _health()
     return result
 

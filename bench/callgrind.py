@@ -11,9 +11,10 @@ the counters are dumped: start-up and warm-up never count.
 
 Modes
   wsgi  one process calls the WSGI callable (what inproc.py's wsgi mode does), under valgrind.
-  http  gunicorn sync, ONE worker, under valgrind (fork is followed, the worker's own count is
-        used); this script sends the requests from outside valgrind with http.client, one
-        connection per request as wrk sees it with gunicorn's sync worker. The difference
+  http  gunicorn sync, ONE worker, under valgrind (fork is followed); the worker exits after
+        --max-requests and its own count is used: two servers per path (50 and 50 + n requests),
+        the difference is n requests. This script sends the requests from outside valgrind with
+        http.client, one connection per request as wrk sees it with gunicorn's sync worker. The difference
         between http and wsgi is what serving over HTTP adds (gunicorn's parsing, the socket,
         response headers) and how much more of it a stack causes.
   asgi  one process awaits the ASGI callable (inproc.py's asgi mode), under valgrind. Thread hops
@@ -187,46 +188,66 @@ def get(port: int, path: str) -> int:
     return response.status
 
 
-def http_counts(paths: list[str], n: int, env: dict[str, str]) -> dict[str, float]:
+def http_counts(paths: list[str], n: int, env: dict[str, str], base_n: int = 50) -> dict[str, float]:
+    """Per path: two servers under valgrind, each with ONE worker that exits after --max-requests
+    (base_n, then base_n + n) and dumps its count; the difference is n requests, start-up, warm-up
+    and exit cancel. (callgrind_control cannot reach a forked worker: no vgdb for fork children.)"""
+    result = {}
+    for path in paths:
+        totals = []
+        for count in (base_n, base_n + n):
+            totals.append(_worker_lifetime_instructions(path, count, env))
+        result[path] = (totals[1] - totals[0]) / n
+    return result
+
+
+def _worker_lifetime_instructions(path: str, count: int, env: dict[str, str]) -> int:
     subprocess.run([PY, str(HERE / "dbprep.py")], env=env, check=True, timeout=600, capture_output=True)
+    if "PROMETHEUS_MULTIPROC_DIR" in env:
+        for stale in Path(env["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            stale.unlink()
     out_dir = Path(tempfile.mkdtemp(prefix="cg-http-", dir=STATE))
-    prefix = out_dir / "cg"
     port = free_port()
     conf = ["--config", "python:gunicorn_conf"] if "PROMETHEUS_MULTIPROC_DIR" in env else []
     env = dict(env, PYTHONPATH=f"{HERE}{':' + env['PYTHONPATH'] if env.get('PYTHONPATH') else ''}")
     server = subprocess.Popen(
-        ["nice", "valgrind", "--tool=callgrind", f"--callgrind-out-file={prefix}.%p", str(VENV / "bin" / "gunicorn"),
+        ["nice", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p", str(VENV / "bin" / "gunicorn"),
          "benchsite.wsgi:application", *conf, "--chdir", str(HERE / "site"), "--worker-class", "sync", "--workers", "1",
+         "--max-requests", str(count), "--max-requests-jitter", "0",
          "--timeout", "900", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(out_dir / "stderr.txt", "w"),
     )
-    result = {}
     try:
         deadline = time.monotonic() + 900
-        while True:
-            try:
-                if get(port, "/ping") == 200:
+        while True:  # wait for the port without sending a request (each one counts against max-requests)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
-            except OSError:
-                pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn under valgrind did not start: " + (out_dir / "stderr.txt").read_text()[-2000:])
             time.sleep(1)
-        workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout.split()
-        if len(workers) != 1:
-            raise RuntimeError(f"expected one worker, found {workers}")
+        workers = []
+        while not workers and time.monotonic() < deadline:
+            workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout.split()
+            time.sleep(0.5)
         worker = int(workers[0])
-        for path in paths:
-            for _ in range(50):  # warm-up, as in-process
-                get(port, path)
-            if path in ("/boom",):
-                time.sleep(2)  # the error writer thread drains before the window opens
-            result[path] = count_window(prefix, worker, lambda: [get(port, path) for _ in range(n)]) / n
+        for _ in range(count):
+            status = get(port, path)
+            if status >= 500 and path != "/boom":
+                raise RuntimeError(f"{path} answered {status}")
+        file = out_dir / f"cg.{worker}"
+        while time.monotonic() < deadline:  # the worker exits after its last request and writes its file
+            if not Path(f"/proc/{worker}").exists() and file.exists():
+                text = file.read_text(errors="replace")
+                for line in text.splitlines():
+                    if line.startswith("summary:") or line.startswith("totals:"):
+                        return int(line.split()[1])
+            time.sleep(0.5)
+        raise RuntimeError(f"no callgrind output of worker {worker}")
     finally:
         server.terminate()
         server.wait(timeout=600)
         shutil.rmtree(out_dir, ignore_errors=True)
-    return result
 
 
 def counts(mode: str, stack: str, paths: list[str], n: int, extra: dict[str, str], stages: list[str] | None = None) -> dict[str, float]:

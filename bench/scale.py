@@ -164,13 +164,14 @@ def metrics_child(series: int, files: int, scrapes: int) -> dict:
         "scrape_ms": statistics.median(timings) * 1e3, "scrape_cpu_ms": statistics.median(cpu) * 1e3,
         "collect_ms": collect_s * 1e3, "encode_ms": encode_s * 1e3, "gzip_ms": gzip_s * 1e3, "write_files_s": write_seconds,
         "namespace": namespace, "settings_namespace": get_settings().METRICS_NAMESPACE,
+        "max_rss_mb": __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
 def cmd_metrics(args) -> None:
     print(f"/metrics scrape cost vs series and multiprocess files; load average {os.getloadavg()[0]:.2f}\n")
-    print("| series (samples) | files | endpoints | scrape ms (median of %d) | CPU ms | collect ms | encode ms | gzip ms | body KB | µs per sample·file |" % args.scrapes)
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| series (samples) | files | endpoints | scrape ms (median of %d) | CPU ms | collect ms | encode ms | gzip ms | body KB | µs per sample·file | peak RSS MB |" % args.scrapes)
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for series in [int(x) for x in args.series.split(",")]:
         for files in [int(x) for x in args.files.split(",")]:
@@ -190,7 +191,7 @@ def cmd_metrics(args) -> None:
             rows.append(r)
             per = r["scrape_cpu_ms"] * 1e3 / (r["samples"] * files)
             print(f"| {r['samples']:,} | {files} | {r['endpoints']:,} | {r['scrape_ms']:,.1f} | {r['scrape_cpu_ms']:,.1f} | {r['collect_ms']:,.1f} | "
-                  f"{r['encode_ms']:,.1f} | {r['gzip_ms']:,.1f} | {r['bytes'] / 1024:,.0f} | {per:.2f} |", flush=True)
+                  f"{r['encode_ms']:,.1f} | {r['gzip_ms']:,.1f} | {r['bytes'] / 1024:,.0f} | {per:.2f} | {r.get('max_rss_mb', 0):,.0f} |", flush=True)
     print("\nGrowth (CPU ms per scrape): a factor per step of the series count at fixed files (linear = the series factor):")
     by = {(r["series_target"], r["files"]): r for r in rows}
     for files in sorted({r["files"] for r in rows}):
@@ -256,6 +257,9 @@ def errors_child(rate: float, seconds: float, distinct: bool, run_id: str) -> di
     total_s = time.perf_counter() - started
     after = (stats.submitted, stats.written, stats.dropped_queue_full, stats.dropped_db)
     writer = buffer.writer_thread
+    writer_cpu = 0.0
+    if writer is not None and writer.is_alive():
+        writer_cpu = time.clock_gettime(time.pthread_getcpuclockid(writer.ident))
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM django_observe_errorgroup")
         groups = cursor.fetchone()[0]
@@ -263,14 +267,15 @@ def errors_child(rate: float, seconds: float, distinct: bool, run_id: str) -> di
         "rate": rate, "distinct": distinct, "sent": sent, "produced_s": produced_s, "total_s": total_s, "flushed": flushed,
         "submitted": after[0] - before[0], "written": after[1] - before[1], "shed": after[2] - before[2], "dropped_db": after[3] - before[3],
         "max_pending_groups": max_pending, "producer_us": produce_cpu / max(sent, 1) * 1e6, "groups_in_db": groups,
-        "writer_alive": bool(writer and writer.is_alive()),
+        "writer_alive": bool(writer and writer.is_alive()), "writer_cpu_s": writer_cpu,
     }
 
 
 def cmd_errors(args) -> None:
     print(f"error store write throughput, {args.db}, {args.seconds:g} s per rate, ERRORS_QUEUE_SIZE default; load average {os.getloadavg()[0]:.2f}\n")
-    print("| groups | target rate/s | submitted | produced in s | stored | shed (queue full) | dropped (db) | all stored after s | stored/s (sustained) | producer µs/event | max pending groups |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"prototypes: {os.environ.get('BENCH_PROTOTYPES') or 'none'}\n")
+    print("| groups | target rate/s | submitted | produced in s | stored | shed (queue full) | dropped (db) | all stored after s | stored/s (sustained) | producer µs/event | writer CPU ms/group | max pending groups |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     plan = [(float(r), True) for r in args.rates.split(",")] + [(0.0, False)]
     for i, (rate, distinct) in enumerate(plan):
         env = dict(os.environ, BENCH_DB=args.db)
@@ -284,7 +289,7 @@ def cmd_errors(args) -> None:
         r = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"| {'distinct' if distinct else 'one (storm)'} | {rate:g} | {r['submitted']:,} | {r['produced_s']:.1f} | {r['written']:,} | "
               f"{r['shed']:,} | {r['dropped_db']:,} | {r['total_s']:.1f} | {r['written'] / r['total_s']:,.0f} | {r['producer_us']:,.0f} | "
-              f"{r['max_pending_groups']:,} |", flush=True)
+              f"{r['writer_cpu_s'] * 1e3 / max(r['groups_in_db'], 1):,.2f} | {r['max_pending_groups']:,} |", flush=True)
 
 
 # --- memory ------------------------------------------------------------------------------------

@@ -82,15 +82,17 @@ class WorkerDirectory:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._snapshots: dict[int, WorkerSnapshot] = {}
+        # id(app) -> (app, snapshot): the app is kept so its id cannot be reused by a later app.
+        self._snapshots: dict[int, tuple[celery.Celery, WorkerSnapshot]] = {}
         self._refreshing: set[int] = set()
 
     def get(self, app: celery.Celery) -> WorkerSnapshot | None:
-        return self._snapshots.get(id(app))
+        entry = self._snapshots.get(id(app))
+        return entry[1] if entry is not None and entry[0] is app else None
 
     def store(self, app: celery.Celery, snapshot: WorkerSnapshot) -> None:
         with self._lock:
-            self._snapshots = {id(app): snapshot}  # one app at a time: a settings change makes a new one
+            self._snapshots = {id(app): (app, snapshot)}  # one app at a time: a settings change makes a new one
 
     def discover(self, app: celery.Celery, timeout: float, limit: int | None = None) -> WorkerSnapshot:
         """Broadcast a ping (until ``limit`` replies, else ``timeout``), then ask the repliers for their queues."""

@@ -139,11 +139,10 @@ class ActiveUsersCollector(Collector):
             yield GaugeMetricFamily(self._name(), SPECS_BY_NAME["active_users"].doc, value=count)
 
     def _name(self) -> str:
-        try:
-            namespace = core.get_metrics().namespace
-        except Exception:  # metrics broken: describe() must still answer
-            namespace = ""
-        return collectors.prefixed(namespace, "active_users")
+        # From the settings, never from core.get_metrics(): describe() runs while prometheus_client
+        # holds its registry lock, and building our metrics there registers them under that same
+        # (non-reentrant) lock — a deadlock at start-up whenever the metrics were not built yet.
+        return collectors.prefixed(get_settings().METRICS_NAMESPACE, "active_users")
 
     def _count(self, window: int) -> int | None:
         now = time.monotonic()

@@ -33,6 +33,7 @@ from .errors import capture
 from .guard import Guard
 from .health.routes import probe_view
 from .logging import access_logger, log_access, tame_django_loggers
+from .redact import safe_path, secret_words
 
 logger = logging.getLogger(__name__)
 
@@ -259,8 +260,9 @@ def _expose_header(response: HttpResponseBase, header: str) -> None:
 
 
 def _request_text(request: HttpRequest) -> str:
-    # The path only: query strings carry tokens (?token=, ?api_key=) often enough.
-    return f"{request.method} {request.path}"
+    # The path only: query strings carry tokens (?token=, ?api_key=) often enough; path parameters
+    # named like secrets (a password-reset <token>) are filtered too.
+    return f"{request.method} {safe_path(request, secret_words(get_settings().REDACT_KEYS))}"
 
 
 def _log_access(

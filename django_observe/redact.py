@@ -149,6 +149,43 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]*:)([^\s@/]+
 _AUTH_SCHEME = re.compile(r"(?i)\b((?:bearer|basic)\s+)(?!\[Filtered\])[A-Za-z0-9\-._~+/]+=*")
 
 
+def path_secrets(request: Any, words: SecretWords) -> list[str]:
+    """The values of URL parameters named like secrets (``reset/<uidb64>/<token>/``), once resolved."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.kwargs:
+        return []
+    return [value for name, value in match.kwargs.items() if isinstance(value, str) and len(value) >= 4 and words.is_secret_key(name)]
+
+
+def safe_path(request: Any, words: SecretWords) -> str:
+    """``request.path`` with the values of secret URL parameters filtered.
+
+    ``reset/<uidb64>/<token>/`` puts a password-reset token in the path itself; the resolved
+    URL pattern names it, so its value is replaced (``reset/MQ/[Filtered]/``). Before URL
+    resolution, or for patterns without such a parameter, the path is returned unchanged.
+    """
+    path: str = request.path
+    for value in path_secrets(request, words):
+        path = path.replace(value, FILTERED)
+    return path
+
+
+def mask_values(value: Any, secrets: list[str]) -> Any:
+    """``value`` (a serialized event: dicts and lists changed in place) with every occurrence of ``secrets`` filtered."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, FILTERED)
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = mask_values(item, secrets)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = mask_values(item, secrets)
+    return value
+
+
 @functools.lru_cache(maxsize=16)
 def secret_words(words: tuple[str, ...]) -> SecretWords:
     """The compiled matcher for a word list (``get_settings().REDACT_KEYS``)."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from ..conf import get_settings
+from ..redact import mask_values, path_secrets, safe_path, secret_words
 from . import fingerprint as grouping
 
 # Headers that identify the client: kept only with SENTRY_SEND_DEFAULT_PII.
@@ -88,7 +90,7 @@ def add_request(event: dict[str, Any], request: HttpRequest, send_pii: bool) -> 
             continue
         headers[name] = value
     data: dict[str, Any] = {
-        "url": f"{scheme}://{host}{request.path}",
+        "url": f"{scheme}://{host}{safe_path(request, secret_words(get_settings().REDACT_KEYS))}",
         "method": request.method,
         "query_string": meta.get("QUERY_STRING", ""),
         "headers": headers,
@@ -107,6 +109,8 @@ def add_request(event: dict[str, Any], request: HttpRequest, send_pii: bool) -> 
         event.setdefault("transaction", "/" + match.route.lstrip("^"))
     else:
         event.setdefault("transaction", request.path)
+    if secrets := path_secrets(request, secret_words(get_settings().REDACT_KEYS)):
+        mask_values(event, secrets)  # a reset token in the path is also in the frames' request reprs
 
 
 def request_body(request: HttpRequest) -> Any:

@@ -16,7 +16,7 @@ import structlog
 from .. import context
 from .._compat import structlog_context_used
 from ..conf import get_settings
-from ..redact import FILTERED, secret_words
+from ..redact import FILTERED, safe_path, secret_words
 
 # --- the event dict ------------------------------------------------------------------------
 
@@ -70,7 +70,15 @@ def _clean_request(event_dict: dict[str, Any]) -> None:
     request = event_dict.get("request")
     if request is not None and not isinstance(request, str):
         path = getattr(request, "path", None)
-        event_dict["request"] = f"{getattr(request, 'method', None)} {path}" if path is not None else type(request).__name__
+        if path is None:
+            event_dict["request"] = type(request).__name__
+        else:
+            # Path parameters named like secrets (a password-reset <token>) are filtered, in the
+            # message too ("Internal Server Error: /reset/MQ/<token>/").
+            shown = safe_path(request, secret_words(get_settings().REDACT_KEYS))
+            event_dict["request"] = f"{getattr(request, 'method', None)} {shown}"
+            if shown != path and isinstance(event_dict.get("event"), str):
+                event_dict["event"] = event_dict["event"].replace(path, shown)
     event_dict.pop("server_time", None)  # runserver's, duplicates timestamp
     event_dict.pop("color_message", None)  # uvicorn's, the message again with terminal colours
 

@@ -55,8 +55,13 @@ class LeakyCheck(HealthCheck):
         raise ServiceUnavailable(f"cannot reach redis://:{SECRETS['health']}@cache:6379/0 (password={SECRETS['health']})")
 
 
+def reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    raise RuntimeError("the reset link expired")
+
+
 urlpatterns = [
     path("leak/", leak),
+    path("reset/<uidb64>/<token>/", reset_confirm),
     path("admin/", __import__("django.contrib.admin", fromlist=["site"]).site.urls),
     path("", include("django_observe.urls")),
 ]

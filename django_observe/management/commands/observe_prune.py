@@ -57,7 +57,7 @@ class Command(BaseCommand):
         }
         for flag, (value, low, high) in limits.items():
             if value is not None and not low <= value <= high:
-                raise CommandError(f"{flag} must be between {low} and {high}; got {value}.")
+                raise CommandError(f"{flag} must be between {low} and {high}; got {value}.", returncode=2)
         try:
             pruned = retention.prune(
                 days=days,

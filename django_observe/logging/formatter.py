@@ -157,7 +157,8 @@ class ObserveFormatter(logging.Formatter):
         exc_info = _exc_info(event.pop("exc_info", None)) or exc_info
         if exc_info and exc_info[0] is not None:
             # Exception messages carry query strings and DSNs as often as log messages do.
-            event["exception"] = secret_words(get_settings().REDACT_KEYS).scrub_string(self.formatException(exc_info))
+            text = self.formatException(exc_info) if self._console is None else escaped_traceback(exc_info)
+            event["exception"] = secret_words(get_settings().REDACT_KEYS).scrub_string(text)
         if event.pop("stack_info", None) is True or stack_info:
             event["stack"] = stack_info or "".join(traceback.format_stack())
         return event
@@ -182,6 +183,24 @@ _CONTROL.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x202
 def escape_controls(text: str) -> str:
     """``text`` with every control character written as an escape (``\\n``, ``\\x1b``, ``\\u2028``)."""
     return text.translate(_CONTROL) if not text.isprintable() else text
+
+
+def escaped_traceback(exc_info: Any) -> str:
+    """The traceback with every control character of each exception's message line escaped.
+
+    The stack lines come from the code and stay as they are; a message is what the outside can
+    control (``?m=line1%0AFORGED`` decoded into an exception), so its CR, LF, ESC, NEL, U+2028 ...
+    are written as escapes and it stays one line.
+    """
+    te = traceback.TracebackException(*exc_info)
+    own: set[str] = set()
+    current: traceback.TracebackException | None = te
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:  # the cause/context chain, as format() walks it
+        seen.add(id(current))
+        own.update(current.format_exception_only())
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "".join(escape_controls(chunk[:-1]) + "\n" if chunk in own and chunk.endswith("\n") else chunk for chunk in te.format()).rstrip("\n")
 
 
 def console_safe(event: dict[str, Any]) -> dict[str, Any]:

@@ -44,4 +44,6 @@ def test_an_exception_message_cannot_start_an_entry() -> None:
     assert "FORGED" not in first
     assert traceback_lines and all(part.startswith("    ") for part in traceback_lines), traceback_lines
     assert "\x1b" not in line and "\r" not in line and "\u2028" not in line
-    assert sum(part.count("FORGED admin logged in") for part in traceback_lines) == 3
+    # The exception's message stays ONE line, its controls escaped (not just indented).
+    [message_line] = [part for part in traceback_lines if "ValueError:" in part]
+    assert message_line.count("FORGED admin logged in") == 3 and "\\n" in message_line and "\\u2028" in message_line

@@ -188,8 +188,8 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         if action == "resolve":
             lifecycle.resolve([group], actor=actor, release=request.POST.get("release", "").strip())
         elif action == "mute":
-            hours = _positive_int(request.POST.get("hours"))
-            more = _positive_int(request.POST.get("events"))
+            hours = _positive_int(request.POST.get("hours"), maximum=24 * 366)
+            more = _positive_int(request.POST.get("events"), maximum=10**9)
             until = timezone.now() + timedelta(hours=hours) if hours else None
             lifecycle.mute([group], actor=actor, until=until, more_events=more)
         elif action == "reopen":
@@ -209,12 +209,13 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:django_observe_errorgroup_changelist"))
 
 
-def _positive_int(value: str | None) -> int | None:
+def _positive_int(value: str | None, maximum: int) -> int | None:
+    """A whole number from 1 to ``maximum`` (larger ones are capped: a year of hours, a billion events), else None."""
     try:
-        number = int(value or "")
+        number = int((value or "")[:20])
     except ValueError:
         return None
-    return number if number > 0 else None
+    return min(number, maximum) if number > 0 else None
 
 
 def event_context(event: ErrorEvent | None) -> dict[str, Any]:

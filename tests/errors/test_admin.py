@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from django_observe.models import ErrorEvent, ErrorGroup
 
@@ -65,6 +66,16 @@ def test_detail_actions_resolve_mute_reopen_write_history(admin_client: Client, 
     assert list(group.changes.order_by("pk").values_list("kind", "actor")) == [
         ("created", ""), ("resolved", "admin"), ("muted", "admin"), ("reopened", "admin"),
     ]
+
+
+def test_mute_with_huge_numbers_is_capped_not_a_500(admin_client: Client, group: ErrorGroup) -> None:
+    """QA finding F15: hours=99999999999 overflowed timedelta, events=10**23 the database integer."""
+    url = reverse("admin:django_observe_errorgroup_change", args=[group.pk])
+    response = admin_client.post(url, {"action": "mute", "hours": "99999999999", "events": "99999999999999999999999"})
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.status == "muted" and group.muted_until_count == group.count + 10**9
+    assert group.muted_until is not None and group.muted_until.year <= timezone.now().year + 2
 
 
 def test_bulk_actions(admin_client: Client, group: ErrorGroup) -> None:

@@ -50,3 +50,11 @@ def test_structure_keys_survive_and_plain_text_is_untouched() -> None:
     assert scrub_string("no secrets, a=1", WORDS) == "no secrets, a=1"
     event = {"contexts": {"session": {"id": 1}}, "breadcrumbs": {"values": []}}
     assert scrub_event(event, WORDS)["breadcrumbs"] == {"values": []}
+
+
+def test_the_trace_contexts_public_key_is_not_a_secret() -> None:
+    """QA finding F14: Sentry's dynamic sampling needs the DSN's public key; "key" must not swallow it."""
+    event = {"contexts": {"trace": {"dynamic_sampling_context": {"public_key": "abcdef0123456789", "trace_id": "t1"}}}, "extra": {"api_key": "k"}}
+    scrub_event(event, WORDS)
+    assert event["contexts"]["trace"]["dynamic_sampling_context"]["public_key"] == "abcdef0123456789"
+    assert event["extra"]["api_key"] == FILTERED

@@ -40,7 +40,8 @@ for version in 3.11 3.12; do
   command -v "python$version" >/dev/null || { echo "python$version is not installed; the matrix needs it" >&2; exit 1; }
 done
 
-# 4. nox in its own venv, then the matrix.
+# 4. nox in its own venv, then lint and the matrix.
 python3 -m venv .venv-tools
 .venv-tools/bin/pip install -q --disable-pip-version-check nox 2>&1 | grep -v "is ignored" || true
-exec .venv-tools/bin/nox --no-color -s tests -- "$@"
+# Lint and types first (ruff, ruff format --check, mypy), then the matrix; extra arguments go to pytest.
+exec .venv-tools/bin/nox --no-color -s lint tests -- "$@"

@@ -134,6 +134,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if other:
             config.hook.pytest_deselected(items=other)
             items[:] = [item for item in items if item not in other]
+    if os.environ.get("OBSERVE_INTEGRATION") == "0":
+        # The second Python/Django combination of the matrix runs the in-process tests only (noxfile.py).
+        integration = [item for item in items if item.get_closest_marker("integration")]
+        if integration:
+            config.hook.pytest_deselected(items=integration)
+            items[:] = [item for item in items if item not in integration]
     if os.environ.get("OBSERVE_RUN_ONCE") == "0":
         # Backend- and version-independent slow tests run in one matrix combination only (noxfile.py).
         once = [item for item in items if item.get_closest_marker("once")]

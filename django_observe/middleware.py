@@ -26,7 +26,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django_structlog import signals as structlog_signals
 
-from . import context, metrics
+from . import context, metrics, tracing
 from ._compat import add_response_closer
 from .conf import get_settings
 from .errors import capture
@@ -149,6 +149,8 @@ class ObserveMiddleware:
                     logger.debug("Rejected an invalid incoming request id (%d characters).", len(incoming))
             request.request_id = request_id  # type: ignore[attr-defined]
             context.bind_request(request_id, request)
+            if conf.TRACE_IDS:
+                tracing.tag_span(request_id)
             if conf.METRICS_ENABLED:
                 metrics.request_started()
             if structlog_signals.bind_extra_request_metadata.receivers:
@@ -196,7 +198,7 @@ class ObserveMiddleware:
             if conf.METRICS_ENABLED:
                 metrics.request_finished(method, endpoint, response.status_code, duration, slow, exception)
             if conf.ACCESS_LOG:
-                _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP)
+                _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP, conf.ACCESS_LOG_PATH_AND_STATUS)
 
     def _finish_after_stream(self, request: HttpRequest, response: Any, began: float) -> None:
         """Streaming: the access line and the duration wait until the last chunk was sent."""
@@ -274,6 +276,7 @@ def _log_access(
     slow: bool,
     exception: BaseException | None,
     with_ip: bool,
+    path_and_status: bool = False,
 ) -> None:
     status = response.status_code
     fields: dict[str, Any] = {
@@ -285,6 +288,9 @@ def _log_access(
     }
     if with_ip:
         fields["ip"] = request.META.get("REMOTE_ADDR")
+    if path_and_status:
+        fields["path"] = request.path
+        fields["status_code"] = status
     if exception is not None:
         if structlog_signals.bind_extra_request_failed_metadata.receivers:
             structlog_signals.bind_extra_request_failed_metadata.send(

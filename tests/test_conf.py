@@ -67,7 +67,7 @@ def test_accessor_resets_when_observe_changes() -> None:
         ),
         (
             {"LOG_FORMAT": "xml"},
-            "OBSERVE['LOG_FORMAT'] must be one of 'json', 'console', got 'xml'. Use e.g. OBSERVE = {'LOG_FORMAT': 'json'}.",
+            "OBSERVE['LOG_FORMAT'] must be one of 'json', 'console', 'text', got 'xml'. Use e.g. OBSERVE = {'LOG_FORMAT': 'json'}.",
         ),
         (
             {"SENTRY_TRACES_SAMPLE_RATE": 3.0},

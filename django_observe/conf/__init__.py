@@ -152,9 +152,14 @@ def _merge(user: Mapping[str, Any], skip: set[str | None] | frozenset[str | None
     for key, option in DEFAULTS.items():
         value = raw[key][0] if key in raw and key not in skip else option.default
         values[key] = _typed(key, value)
-    values["LOG_FORMAT"] = str(values["LOG_FORMAT"]).lower()
+    if "ENVIRONMENT" not in raw and os.environ.get("APP_ENV"):
+        values["ENVIRONMENT"] = os.environ["APP_ENV"]  # the name some guides use
+    if "LOG_FORMAT" not in raw or "LOG_FORMAT" in skip:
+        # Unset: human-readable where people read it, JSON everywhere else.
+        values["LOG_FORMAT"] = "console" if str(values["ENVIRONMENT"]).lower() == "development" else "json"
+    values["LOG_FORMAT"] = str(values["LOG_FORMAT"]).lower().replace("text", "console")
     values["LOG_LEVEL"] = str(values["LOG_LEVEL"]).upper()
-    values["VERSION"] = values["VERSION"] or os.environ.get("RELEASE_VERSION", "") or "unknown"
+    values["VERSION"] = values["VERSION"] or os.environ.get("RELEASE_VERSION", "") or os.environ.get("APP_VERSION", "") or "unknown"
     values["SENTRY_ENVIRONMENT"] = values["SENTRY_ENVIRONMENT"] or values["ENVIRONMENT"]
     values["REDACT_KEYS"] = tuple(k.lower() for k in (*values["REDACT_KEYS"], *values["EXTRA_REDACT_KEYS"]))
     return values

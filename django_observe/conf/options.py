@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Option] = {
     "TRUST_REQUEST_ID": Option(True, "Keep an incoming request id when it matches `^[A-Za-z0-9._:-]{1,128}$`. False always makes a new one.", boolean, None, "Request ids"),
     # --- logging -------------------------------------------------------------------------
     "CONFIGURE_LOGGING": Option(True, "Configure structlog and stdlib logging at startup. Set False when `LOGGING = django_observe.logging.logging_config()` or your own config is used.", boolean, None, "Logging"),
-    "LOG_FORMAT": Option("json", "`json` (one JSON object per line) or `console` (human-readable, one line per event).", choice("json", "console"), "LOG_FORMAT", "Logging"),
+    "LOG_FORMAT": Option("json", "`json` (one JSON object per line) or `console` (human-readable, one line per event); `text` means `console`. Unset, it is `console` when `ENVIRONMENT` is `development`, else `json`.", choice("json", "console", "text"), "LOG_FORMAT", "Logging"),
     "LOG_LEVEL": Option("INFO", "Level of the root logger: DEBUG, INFO, WARNING, ERROR or CRITICAL.", choice("debug", "info", "warning", "error", "critical"), "LOG_LEVEL", "Logging"),
     "LOG_FILE": Option("", "Write log lines to this file (reopened when rotated) instead of stderr.", string, "LOG_FILE", "Logging"),
     "ACCESS_LOG": Option(True, "Write one `request_finished` / `request_failed` line per request.", boolean, None, "Logging"),
@@ -113,7 +113,7 @@ DEFAULTS: dict[str, Option] = {
     "ERRORS_MAX_EVENTS": Option(100_000, "`observe_prune` keeps at most this many events.", number(1, 10**12, integer=True), None, "Errors"),
     "ERRORS_NEW_GROUPS_PER_HOUR": Option(500, "New error groups created per hour, all processes together. Beyond it, events of further new groups are counted in one group, *New error groups over the hourly limit*, and in `observe_internal_errors_total{component=\"errors_overflow\"}`: input can never grow the error tables without bound.", number(1, 10_000_000, integer=True), None, "Errors"),
     "ERRORS_CAPTURE_COMMANDS": Option(False, "Store the exception that crashes a `manage.py` command in the local error tracker. Off: a failed `migrate` or a typo on the command line never becomes an error group of the site (it still goes to Sentry when a DSN is set).", boolean, None, "Errors"),
-    "SENTRY_ENABLED": Option(True, "Initialise sentry-sdk at startup (with or without a DSN).", boolean, None, "Sentry"),
+    "SENTRY_ENABLED": Option(True, "Initialise sentry-sdk at startup (with or without a DSN). False (env `SENTRY_ENABLED=false`) sends nothing to Sentry even with a DSN; errors are still stored locally.", boolean, "SENTRY_ENABLED", "Sentry"),
     "SENTRY_DSN": Option("", "Sentry DSN; empty keeps events local.", dsn, "SENTRY_DSN", "Sentry", "django_observe.E040"),
     "SENTRY_ENVIRONMENT": Option("", "Sentry environment; empty means `ENVIRONMENT`.", string, "SENTRY_ENVIRONMENT", "Sentry"),
     "SENTRY_TRACES_SAMPLE_RATE": Option(0.0, "Share of requests traced (0.0-1.0).", number(0, 1), "SENTRY_TRACES_SAMPLE_RATE", "Sentry"),
@@ -134,6 +134,11 @@ DEFAULTS: dict[str, Option] = {
     "OUTBOUND_SERVICES": Option({}, "Host (or `host:port`, or `*.domain`) -> the `service` label of calls the hooks see, e.g. `{'generativelanguage.googleapis.com': 'gemini'}`.", string_mapping, None, "Outbound calls"),
     "OUTBOUND_UNMAPPED_SERVICE": Option("other", "The `service` label of hooked calls to hosts not in `OUTBOUND_SERVICES` (one value, so labels stay bounded); `''` leaves them uncounted.", string, None, "Outbound calls"),
     "OUTBOUND_REQUEST_ID": Option(False, "Send the current request id in `REQUEST_ID_HEADER` on calls the hooks see (unless the call sets it), so the next service logs the same id. It goes to every host: leave it off when calls leave your network.", boolean, None, "Outbound calls"),
+    # --- seed-shaped fields and endpoints (docs/seeds.md) ------------------------------------
+    "LOG_CALLSITE": Option(False, "Add `module`, `function` and `line` of the logging call to every line that has a log record (not the access line). Off: no cost.", boolean, None, "Logging"),
+    "ACCESS_LOG_PATH_AND_STATUS": Option(False, "Also write `path` (no query string) and `status_code` (= `code`) on the access line, for queries such as LogQL `| json | status_code >= 400`.", boolean, None, "Logging"),
+    "HEALTH_ROOT_ALIASES": Option(False, "Also answer `/live` and `/ready` (at the site root) like `/health/live` and `/health/ready`.", boolean, None, "Health"),
+    "HEALTH_DEPENDENCY_WORDS": Option(False, "`/health` adds one word per configured dependency: `database`, `redis`, `cache`, `celery` (`connected`/`disconnected`), `storage` (`accessible`/`inaccessible`).", boolean, None, "Health"),
     # --- Celery (celery/, health/celery.py) -------------------------------------------------
     "CELERY_METRICS": Option(True, "Record the `celery_*` task metrics in workers (and `celery_tasks_published_total` where tasks are sent), from Celery's signals; nothing to add to your tasks.", boolean, None, "Celery"),
     "CELERY_TASK_DURATION_BUCKETS": Option([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0], "Histogram buckets (seconds) of `celery_task_duration_seconds`.", buckets, None, "Celery"),

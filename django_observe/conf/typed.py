@@ -93,6 +93,11 @@ class ObserveSettings:
     OUTBOUND_SERVICES: Mapping[str, str]
     OUTBOUND_UNMAPPED_SERVICE: str
     OUTBOUND_REQUEST_ID: bool
+    # seed-shaped fields and endpoints
+    LOG_CALLSITE: bool
+    ACCESS_LOG_PATH_AND_STATUS: bool
+    HEALTH_ROOT_ALIASES: bool
+    HEALTH_DEPENDENCY_WORDS: bool
     # celery
     CELERY_METRICS: bool
     CELERY_TASK_DURATION_BUCKETS: tuple[float, ...]

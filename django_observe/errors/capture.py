@@ -36,7 +36,7 @@ from django.http import HttpRequest
 from sentry_sdk.scope import Scope
 from sentry_sdk.utils import event_from_exception
 
-from .. import context
+from .. import context, tracing
 from ..conf import get_settings
 from ..guard import Guard
 from ..metrics.commands import running_command
@@ -152,12 +152,11 @@ def before_send(event: Event, hint: Hint) -> Event | None:
         scrub.scrub_event(event, get_settings().REDACT_KEYS)
         request_id = context.get_request_id()
         if request_id:
-            tags = event.get("tags")
-            if not isinstance(tags, dict):
-                tags = event["tags"] = {}
+            tags = event["tags"] = event["tags"] if isinstance(event.get("tags"), dict) else {}
             tags.setdefault("request_id", request_id)
         if context.task_id_var.get():
             event.setdefault("tags", {}).setdefault("celery_task_id", context.task_id_var.get())
+        tracing.tag_event(event)
         scrubbed = True
     if not scrubbed:
         return None  # never send an event we could not scrub

@@ -32,7 +32,14 @@ def probe_view(path_info: str) -> views.View | None:
 def probe_paths() -> list[str]:
     """The probe paths without slashes around them (``health``, ``health/live``, ...), e.g. to spot clashes."""
     prefix = _prefix().strip("/")
-    return [prefix + suffix for suffix, _view in SUFFIXES]
+    paths = [prefix + suffix for suffix, _view in SUFFIXES]
+    if get_settings().HEALTH_ROOT_ALIASES:
+        paths += [path.strip("/") for path, _view in ROOT_ALIASES]
+    return paths
+
+
+#: With HEALTH_ROOT_ALIASES: the probes some guides' Kubernetes manifests call at the site root.
+ROOT_ALIASES: tuple[tuple[str, views.View], ...] = (("/live", views.live), ("/ready", views.ready))
 
 
 @functools.cache
@@ -43,6 +50,9 @@ def _table() -> dict[str, views.View]:
     for suffix, view in SUFFIXES:
         table[prefix + suffix] = view
         table[prefix + suffix + "/"] = view
+    for path, view in ROOT_ALIASES if get_settings().HEALTH_ROOT_ALIASES else ():
+        table.setdefault(path, view)
+        table.setdefault(path + "/", view)
     return table
 
 

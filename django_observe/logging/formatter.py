@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from .. import context
+from .. import context, tracing
 from .._compat import structlog_context_used
 from ..conf import get_settings
 from ..redact import FILTERED, safe_path, secret_words
@@ -28,7 +28,7 @@ _OWN_KEYS = frozenset(
     {
         "level", "logger", "timestamp", "request_id", "user_id", "service", "environment",
         "version", "request", "method", "route", "code", "duration_ms", "slow", "ip", "task_id",
-        "task_name", "status_code",
+        "task_name", "status_code", "path", "trace_id", "span_id", "module", "function", "line",
     }
 )
 
@@ -49,6 +49,8 @@ def add_context(event_dict: dict[str, Any]) -> None:
     event_dict.setdefault("service", conf.SERVICE_NAME)
     event_dict.setdefault("environment", conf.ENVIRONMENT)
     event_dict.setdefault("version", conf.VERSION)
+    if conf.TRACE_IDS:
+        tracing.add_ids(event_dict)
 
 
 def redact_secrets(event_dict: dict[str, Any]) -> None:
@@ -138,7 +140,10 @@ class ObserveFormatter(logging.Formatter):
         else:
             fields = {key: value for key, value in record.__dict__.items() if key not in _RECORD_ATTRS}
             fields["event"] = record.getMessage()
-        return self.complete(fields, record.name, record.levelname, record.created, record.exc_info, record.stack_info)
+        event = self.complete(fields, record.name, record.levelname, record.created, record.exc_info, record.stack_info)
+        if get_settings().LOG_CALLSITE:
+            event["module"], event["function"], event["line"] = record.module, record.funcName, record.lineno
+        return event
 
     def complete(
         self, fields: dict[str, Any], name: str, levelname: str, created: float, exc_info: Any = None, stack_info: str | None = None

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -17,10 +18,19 @@ P = "tests.health.probes."
 SECRET_BITS = ["/srv/secret", "db-internal.example.com", "hunter2", "RuntimeError", socket.gethostname()]
 
 
+def _ready_body(response: Any) -> dict[str, Any]:
+    """The readiness body without its timestamp (a float, the time of the answer)."""
+    body = dict(response.json())
+    assert isinstance(body.pop("timestamp"), float)
+    return body
+
+
 def test_live_is_200_and_never_cached(client: Client) -> None:
     response = client.get("/health/live")
     assert response.status_code == 200
-    assert response.json() == {"status": "alive"}
+    body = response.json()
+    assert (body["status"], body["alive"]) == ("alive", True)
+    assert set(body) == {"status", "alive", "timestamp", "uptime_seconds"}, "no I/O, nothing else"
     assert "no-cache" in response["Cache-Control"] and "max-age=0" in response["Cache-Control"]
     assert response["X-Request-ID"]
 
@@ -29,7 +39,7 @@ def test_ready_passes_with_critical_checks_passing(client: Client, observe: Call
     observe({"ok": P + "Counting", "optional": {"check": P + "Fails", "critical": False}})
     response = client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "pass", "checks": {"ok": "pass"}}
+    assert _ready_body(response) == {"status": "pass", "checks": {"ok": "pass"}, "ready": True}
 
 
 def test_ready_is_503_when_a_critical_check_fails_or_times_out(client: Client, observe: Callable[..., None]) -> None:
@@ -38,7 +48,7 @@ def test_ready_is_503_when_a_critical_check_fails_or_times_out(client: Client, o
     response = client.get("/health/ready")
     assert time.monotonic() - began < 1.5
     assert response.status_code == 503
-    assert response.json() == {"status": "fail", "checks": {"search": "fail", "hung": "timeout"}}
+    assert _ready_body(response) == {"status": "fail", "checks": {"search": "fail", "hung": "timeout"}, "ready": False}
 
 
 @pytest.mark.django_db
@@ -46,7 +56,7 @@ def test_disk_above_warn_threshold_gives_200_with_status_warn(client: Client, ob
     observe({"disk": {"critical": True}}, keep=("disk", "database"), HEALTH_DISK_WARN_PERCENT=0.01, HEALTH_DISK_FAIL_PERCENT=100.0)
     response = client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "warn", "checks": {"database": "pass", "disk": "warn"}}
+    assert _ready_body(response) == {"status": "warn", "checks": {"database": "pass", "disk": "warn"}, "ready": True}
     summary = client.get("/health")
     assert (summary.status_code, summary.json()["status"]) == (200, "degraded")
 
@@ -143,7 +153,7 @@ def test_url_patterns_serve_the_probes_without_our_middleware(client: Client, ob
         "django.contrib.auth.middleware.LoginRequiredMiddleware",
     ]
     with override_settings(MIDDLEWARE=stack):
-        assert client.get("/health/ready").json() == {"status": "pass", "checks": {"ok": "pass"}}
+        assert _ready_body(client.get("/health/ready")) == {"status": "pass", "checks": {"ok": "pass"}, "ready": True}
         assert client.get("/health").status_code == 200
         assert client.get("/health/detailed").status_code == 401
 

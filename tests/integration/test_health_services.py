@@ -198,7 +198,7 @@ def test_ready_answers_503_within_the_deadline_when_dependencies_fail_or_hang(ki
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 pending = pool.submit(get, server.url + "/health/ready")
                 live_status, live_body, live_elapsed = get(server.url + "/health/live")
-                assert (live_status, live_body) == (200, {"status": "alive"})
+                assert (live_status, live_body["status"], live_body["alive"]) == (200, "alive", True)
                 assert live_elapsed < (0.3 if kind == "uvicorn" else DEADLINE + 0.5)
                 assert pending.result()[0] == 503
 

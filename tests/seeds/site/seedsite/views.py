@@ -71,5 +71,6 @@ def workspace(request: HttpRequest, name: str) -> JsonResponse:
 
 @csrf_exempt
 def signup(request: HttpRequest) -> JsonResponse:
-    user = get_user_model().objects.create_user(request.POST["username"], password=request.POST["password"])
+    # A back-office sign-up: staff, so the admin login form accepts the account.
+    user = get_user_model().objects.create_user(request.POST["username"], password=request.POST["password"], is_staff=True)
     return JsonResponse({"id": user.pk}, status=201)

@@ -177,7 +177,7 @@ def free_port() -> int:
 
 
 def get(port: int, path: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     headers = {"User-Agent": "callgrind-bench", "Accept": "*/*"}
     if path == "/metrics":
         headers["Authorization"] = "Bearer bench-metrics-token"

@@ -130,6 +130,83 @@ def preformatted_line() -> None:
     handler_cls.write_fields = write_fields
 
 
+def direct_line(batch_lines: int = 0) -> None:
+    """The floor of the access line: middleware._log_access replaced, for the plain case, by one
+    f-string and one os.write on an O_APPEND descriptor of LOG_FILE (atomic for a line; no
+    TextIOWrapper, no handler lock, no event dict, no JSONEncoder). Falls back to the real
+    function for failed requests, django-structlog receivers, a bound structlog context, a user
+    id, non-JSON format or a handler set-up other than ours. batch_lines > 0: lines are joined and
+    written every batch_lines lines or 0.5 s (and at exit)."""
+    from json.encoder import encode_basestring
+
+    from django_observe import context, middleware
+    from django_observe.conf import get_settings
+    from django_observe.logging import formatter, output
+
+    original = middleware._log_access
+    state: dict[str, Any] = {"fd": None, "path": None, "pending": [], "since": time.monotonic()}
+
+    def fd_for(handler: Any) -> int | None:
+        path = getattr(handler.inner, "baseFilename", None)
+        if path is None:
+            return None
+        if state["path"] != path:
+            state["fd"] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            state["path"] = path
+        return state["fd"]
+
+    def flush() -> None:
+        if state["pending"] and state["fd"] is not None:
+            os.write(state["fd"], "".join(state["pending"]).encode())
+            state["pending"] = []
+        state["since"] = time.monotonic()
+
+    atexit.register(flush)
+    ids: dict[Any, str] = {}
+
+    def _log_access(request: Any, response: Any, method: str, endpoint: str, duration: float, slow: bool, exception: Any, with_ip: bool) -> None:
+        status = response.status_code
+        if exception is not None or slow or status >= 400 or with_ip or formatter.structlog_context_used():
+            return original(request, response, method, endpoint, duration, slow, exception, with_ip)
+        signals = middleware.structlog_signals
+        if signals.bind_extra_request_finished_metadata.receivers:
+            return original(request, response, method, endpoint, duration, slow, exception, with_ip)
+        handler = output.sole_observe_handler(logging.INFO)
+        if handler is None or handler.formatter is None or handler.formatter._console is not None or context.get_user_id() is not None:
+            return original(request, response, method, endpoint, duration, slow, exception, with_ip)
+        fd = fd_for(handler)
+        if fd is None:
+            return original(request, response, method, endpoint, duration, slow, exception, with_ip)
+        conf = get_settings()
+        key = (conf.SERVICE_NAME, conf.ENVIRONMENT, conf.VERSION)
+        tail = ids.get(key)
+        if tail is None:
+            tail = ids[key] = (
+                f', "service": {encode_basestring(conf.SERVICE_NAME)}, "environment": {encode_basestring(conf.ENVIRONMENT)}, '
+                f'"version": {encode_basestring(conf.VERSION)}}}\n'
+            )
+        created = time.time()
+        line = (
+            f'{{"event": "request_finished", "level": "info", "logger": "django_observe.request", "timestamp": "{formatter._timestamp(created)}", '
+            f'"request": {encode_basestring(f"{request.method} {request.path}")}, '
+            f'"method": "{method}", "route": {encode_basestring(endpoint)}, "code": {status}, "duration_ms": {round(duration * 1000, 3)!r}, '
+            f'"request_id": {encode_basestring(context.request_id_var.get() or "")}{tail}'
+        )
+        if batch_lines:
+            state["pending"].append(line)
+            if len(state["pending"]) >= batch_lines or time.monotonic() - state["since"] >= 0.5:
+                flush()
+        else:
+            os.write(fd, line.encode())
+
+    middleware._log_access = _log_access
+
+
+def batched_direct_line() -> None:
+    """direct_line, writing every 32 lines or 0.5 s (and at exit)."""
+    direct_line(batch_lines=32)
+
+
 def verify_preformatted_line() -> None:
     """The pre-formatted line equals the formatter's for a typical access line (raises if not)."""
     from django_observe import context
@@ -434,6 +511,48 @@ def batched_error_writes() -> None:
     intake.writes = writes
 
 
+# --- probe: time parts of the request inside the process (not a change; a measurement) -------------
+
+
+def probe_parts() -> None:
+    """Accumulate CPU (thread_time) and wall time of the access line, the request metrics and the whole
+    middleware per request; printed to stderr as JSON at exit (gunicorn worker exit included)."""
+    import json
+    import sys
+
+    from django_observe import metrics, middleware
+
+    totals: dict[str, list[float]] = {}
+
+    def wrap(owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            c0, t0 = time.thread_time(), time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                entry = totals.setdefault(label, [0.0, 0.0, 0])
+                entry[0] += time.thread_time() - c0
+                entry[1] += time.perf_counter() - t0
+                entry[2] += 1
+
+        setattr(owner, name, timed)
+
+    wrap(middleware, "_log_access", "access line")
+    wrap(metrics, "request_finished", "request_finished metrics")
+    wrap(metrics, "request_started", "request_started metrics")
+    wrap(middleware.ObserveMiddleware, "__call__", "whole ObserveMiddleware (incl. the rest of the stack)")
+    wrap(middleware.ObserveMiddleware, "_begin", "_begin")
+    wrap(middleware.ObserveMiddleware, "_end", "_end (incl. _finish)")
+
+    def report() -> None:
+        out = {label: {"cpu_us": c / n * 1e6, "wall_us": w / n * 1e6, "calls": n} for label, (c, w, n) in totals.items() if n}
+        print("PROBE " + json.dumps({"pid": os.getpid(), **out}), file=sys.stderr, flush=True)
+
+    atexit.register(report)
+
+
 PROTOTYPES = {
     "buffered_log": buffered_log,
     "preformatted_line": preformatted_line,
@@ -444,12 +563,15 @@ PROTOTYPES = {
     "batched_db_metrics": batched_db_metrics,
     "expose_header_on_cors_only": expose_header_on_cors_only,
     "batched_error_writes": batched_error_writes,
+    "probe_parts": probe_parts,
+    "direct_line": direct_line,
+    "batched_direct_line": batched_direct_line,
 }
 
 
 def apply(names: str) -> None:
     """Apply the comma-separated prototypes (``all`` = every one)."""
-    chosen = [n for n in PROTOTYPES if n != "batched_error_writes"] if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    chosen = [n for n in PROTOTYPES if n not in ("batched_error_writes", "probe_parts", "direct_line", "batched_direct_line")] if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
     for name in chosen:
         if name == "no_in_progress" and "batched_request_metrics" in chosen:
             continue  # batched_request_metrics already leaves the gauge alone

@@ -65,6 +65,37 @@ GROUPS = [
 ]
 
 
+GENERIC = {"observe: other", "django: handler", "gunicorn: accept / loop"}
+FAMILY = {"observe": "django_observe/", "django": "django/", "gunicorn": "gunicorn/", "sentry-sdk": "sentry_sdk/"}
+
+
+def _match(frame: str) -> str | None:
+    for name, marker in GROUPS:
+        if marker in frame:
+            return name
+    return None
+
+
+def group_of(frames: list[str]) -> str:
+    """The innermost group of the stack; inside one package's run of frames, a specific group
+    (the access line) beats the package's catch-all (observe: other), wherever it is in the run."""
+    for i in range(len(frames) - 1, -1, -1):
+        name = _match(frames[i])
+        if name is None:
+            continue
+        if name not in GENERIC:
+            return name
+        family = FAMILY.get(name.split(":")[0], "")
+        j = i - 1
+        while j >= 0 and family and family in frames[j]:
+            outer = _match(frames[j])
+            if outer is not None and outer not in GENERIC:
+                return outer
+            j -= 1
+        return name
+    return "rest (outside every group)"
+
+
 def package_of(frame: str) -> str:
     for name, marker in PACKAGES:
         if marker in frame:
@@ -94,13 +125,7 @@ def main() -> int:
             total += count
             own_pkg[package_of(frames[-1])] += count
             own_fn[frames[-1]] += count
-            group = "rest (outside every group)"
-            for frame in frames:
-                for name, marker in GROUPS:
-                    if marker in frame:
-                        group = name
-                        break
-            groups[group] += count
+            groups[group_of(frames)] += count
             seen = set()
             for frame in frames:
                 if "django_observe/" in frame:

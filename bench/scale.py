@@ -323,12 +323,13 @@ def memory_child(requests: int, endpoints: int, max_seconds: float) -> None:
         gc.collect()
         metrics = core.get_metrics()
         files = {p.name: p.stat().st_size for p in Path(directory).glob("*.db")}
+        rss_before_scrape = rss_kb()
         t0 = time.process_time()
         status, size = wsgi_caller(application, {"HTTP_AUTHORIZATION": "Bearer bench-metrics-token"})("/metrics")
         scrape_ms = (time.process_time() - t0) * 1e3
         print(json.dumps({
             "kind": "checkpoint", "requests": done, "seconds": time.perf_counter() - started,
-            "cpu_us_per_request": (time.process_time() - c0) / done * 1e6, "rss_kb": rss_kb(), "rss_growth_kb": rss_kb() - rss0,
+            "cpu_us_per_request": (time.process_time() - c0) / done * 1e6, "rss_kb": rss_kb(), "rss_growth_kb": rss_kb() - rss0, "rss_before_scrape_growth_kb": rss_before_scrape - rss0,
             "http_children": len(metrics.http_children), "mmap_bytes": sum(files.values()), "files": len(files),
             "scrape_cpu_ms": scrape_ms, "scrape_bytes": size, "gc_objects": len(gc.get_objects()),
         }), flush=True)
@@ -343,7 +344,7 @@ def cmd_memory(args) -> None:
         env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=directory)
         print(f"memory after {args.requests:,} requests over {args.endpoints:,} routes (observe, multiprocess, WSGI in-process); "
               f"load average {os.getloadavg()[0]:.2f}\n")
-        print("| requests | s | CPU µs/req | RSS MB | RSS growth MB | http label sets | mmap files MB | /metrics CPU ms | /metrics KB | gc objects |")
+        print("| requests | s | CPU µs/req | RSS MB | RSS growth MB (before the checkpoint's scrape) | http label sets | mmap files MB | /metrics CPU ms | /metrics KB | gc objects |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         proc = subprocess.Popen([sys.executable, __file__, "memory-child", str(args.requests), str(args.endpoints), str(args.max_seconds)],
                                 env=env, stdout=subprocess.PIPE, text=True)
@@ -351,7 +352,7 @@ def cmd_memory(args) -> None:
             r = json.loads(line)
             if r["kind"] == "checkpoint":
                 print(f"| {r['requests']:,} | {r['seconds']:,.0f} | {r['cpu_us_per_request']:,.0f} | {(r['rss_kb']) / 1024:,.1f} | "
-                      f"{r['rss_growth_kb'] / 1024:+,.1f} | {r['http_children']:,} | {r['mmap_bytes'] / 1048576:,.1f} | {r['scrape_cpu_ms']:,.0f} | "
+                      f"{r['rss_growth_kb'] / 1024:+,.1f} ({r['rss_before_scrape_growth_kb'] / 1024:+,.1f}) | {r['http_children']:,} | {r['mmap_bytes'] / 1048576:,.1f} | {r['scrape_cpu_ms']:,.0f} | "
                       f"{r['scrape_bytes'] / 1024:,.0f} | {r['gc_objects']:,} |", flush=True)
             elif r["kind"] == "start":
                 print(f"(RSS after start-up and one request per route: {r['rss_kb'] / 1024:.1f} MB, {r['endpoints']:,} routes)\n")

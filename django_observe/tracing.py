@@ -31,22 +31,23 @@ def _otel_span() -> Any:
     return span if span.get_span_context().is_valid else None
 
 
-def _sentry_span() -> Any:
-    sentry_sdk = sys.modules.get("sentry_sdk")
-    if sentry_sdk is None or not get_settings().SENTRY_TRACES_SAMPLE_RATE:
+def _sentry_span(conf: Any) -> Any:
+    if not conf.SENTRY_TRACES_SAMPLE_RATE:
         return None
-    return sentry_sdk.get_current_span()
+    sentry_sdk = sys.modules.get("sentry_sdk")
+    return sentry_sdk.get_current_span() if sentry_sdk is not None else None
 
 
 def current_ids() -> tuple[str, str] | None:
     """(trace_id, span_id) in hex of the active OTel span, else of the Sentry span when Sentry tracing is on."""
-    if not get_settings().TRACE_IDS:
+    conf = get_settings()
+    if not conf.TRACE_IDS:
         return None
     span = _otel_span()
     if span is not None:
         span_context = span.get_span_context()
         return format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
-    span = _sentry_span()
+    span = _sentry_span(conf)
     if span is not None and span.trace_id:
         return str(span.trace_id), str(span.span_id)
     return None
@@ -74,13 +75,14 @@ def tag_event(event: dict[str, Any]) -> None:
 
 def tag_span(request_id: str) -> None:
     """Set the request id on the active span (OTel attribute, or a Sentry span tag)."""
-    if not get_settings().TRACE_IDS:
+    conf = get_settings()
+    if not conf.TRACE_IDS:
         return
     span = _otel_span()
     if span is not None:
         if span.is_recording():
             span.set_attribute(SPAN_ATTRIBUTE, request_id)
         return
-    span = _sentry_span()
+    span = _sentry_span(conf)
     if span is not None:
         span.set_tag(SPAN_ATTRIBUTE, request_id)

@@ -243,6 +243,8 @@ def test_003_promptforge(world: dict[str, Any]) -> None:
     time.sleep(0.2)
     log = site.log()
     assert PASSWORD not in log and WRONG not in log and PASSWORD not in scrape
+    stored = " ".join(str(row) for row in site.sql("SELECT data FROM django_observe_errorevent"))
+    assert PASSWORD not in stored and WRONG not in stored
     access = [line for line in site.json_lines() if line.get("event") in ("request_finished", "request_failed")]
     slow = [line for line in access if line.get("slow")]
     assert "/slow/" in {line["path"] for line in slow}, "SLOW_REQUEST_THRESHOLD=0.2"

@@ -42,8 +42,8 @@ def test_declaring_again_returns_the_same_metrics() -> None:
 
 def test_namespaced_metrics_take_the_metrics_namespace() -> None:
     with observe_settings(METRICS_NAMESPACE="promptforge"):
-        templates = observe.counter("templates_created_total", "Templates created.", namespaced=True)
+        templates = observe.counter("templates_used_total", "Templates used.", namespaced=True)
         templates.inc()
         found = samples(scrape_text(Client()))
-    assert total(found, "promptforge_templates_created_total") == 1
+    assert total(found, "promptforge_templates_used_total") == 1
     assert total(found, "promptforge_http_requests_total") >= 0

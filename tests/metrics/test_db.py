@@ -95,6 +95,36 @@ def test_connection_gauges_tell_idle_from_active() -> None:
     assert db.connection_counts()["default"][1] == (idle - 1 if fresh.connection is None else idle)
 
 
+def test_connection_gauges_follow_the_counts_up_and_back_down() -> None:
+    """Unchanged gauge values are not written again; a value that changes, and changes back, is."""
+    import gc
+
+    gc.collect()
+
+    def scraped() -> tuple[float, float]:
+        found = samples(scrape_text())
+        return value(found, "db_connections_active", alias="default"), value(found, "db_connections_idle", alias="default")
+
+    def counted() -> tuple[int, int]:
+        return db.connection_counts()["default"]
+
+    start = scraped()
+    assert start == counted()
+    fresh = connections.create_connection("default")
+    try:
+        with fresh.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        opened = scraped()
+        assert opened == counted() and opened[1] == start[1] + 1
+        fresh.in_atomic_block = True  # busy: idle -> active
+        busy = scraped()
+        assert busy == counted() and busy == (opened[0] + 1, opened[1] - 1)
+        fresh.in_atomic_block = False
+        assert scraped() == opened  # back to the earlier value: written again
+    finally:
+        fresh.close()
+
+
 def test_pool_gauges_come_from_the_psycopg_pool(postgres_url: str) -> None:
     from django.db.backends.postgresql.base import DatabaseWrapper
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """The demo site's manage.py (testproject, SQLite unless DATABASE_URL says otherwise)."""
+
 import os
 import sys
 

@@ -19,8 +19,8 @@ MATRIX = [("3.11", "Django>=5.2,<5.3"), ("3.12", "Django>=6.0,<7")]
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy with django-stubs, clean; runs before the matrix."""
     session.install("-e", ".[dev]", MATRIX[0][1])
-    session.run("ruff", "check", "django_observe", "tests", "testproject", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "django_observe", "tests", "testproject", "bench", "noxfile.py")
+    session.run("ruff", "check", "django_observe", "tests", "testproject", "noxfile.py")
+    session.run("ruff", "format", "--check", "django_observe", "tests", "testproject", "noxfile.py")
     session.run("mypy", "django_observe")
 
 

@@ -51,25 +51,44 @@ def schema_db() -> Path:
     path = STATE / "db-observe-schema.sqlite3"
     if not path.exists():
         env = dict(os.environ, STACK="observe", BENCH_STATE_DIR=str(STATE), BENCH_DB_FILE=str(path))
-        subprocess.run([str(VENV / "bin/python"), str(HERE / "site/manage.py"), "migrate", "--noinput", "--skip-checks", "-v0"],
-                       env=env, check=True, timeout=300)
+        subprocess.run(
+            [str(VENV / "bin/python"), str(HERE / "site/manage.py"), "migrate", "--noinput", "--skip-checks", "-v0"],
+            env=env,
+            check=True,
+            timeout=300,
+        )
     return path
 
 
 def run_one(name: str, args: argparse.Namespace, round_no: int) -> list[dict]:
     stack, overrides, multiproc = VARIANTS[name]
     env = {k: v for k, v in os.environ.items() if k not in ("SENTRY_DSN", "SENTRY_SPOTLIGHT", "PROMETHEUS_MULTIPROC_DIR")}
-    env.update(STACK=stack, BENCH_STATE_DIR=str(STATE), PYTHONPYCACHEPREFIX=str(STATE / "pycache"),
-               BENCH_OBSERVE_OVERRIDES=json.dumps(overrides))
+    env.update(
+        STACK=stack, BENCH_STATE_DIR=str(STATE), PYTHONPYCACHEPREFIX=str(STATE / "pycache"), BENCH_OBSERVE_OVERRIDES=json.dumps(overrides)
+    )
     if name == "bare-observe-schema":
         env["BENCH_DB_FILE"] = str(schema_db())
     with tempfile.TemporaryDirectory(dir=STATE) as mp_dir:
         if multiproc:
             env["PROMETHEUS_MULTIPROC_DIR"] = mp_dir
         proc = subprocess.run(
-            [str(VENV / "bin/python"), str(HERE / "inproc.py"), "--n", str(args.n), "--boom-n", str(args.boom_n),
-             "--modes", args.mode, "--round", str(round_no)],
-            env=env, capture_output=True, text=True, timeout=1800, check=False,
+            [
+                str(VENV / "bin/python"),
+                str(HERE / "inproc.py"),
+                "--n",
+                str(args.n),
+                "--boom-n",
+                str(args.boom_n),
+                "--modes",
+                args.mode,
+                "--round",
+                str(round_no),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
         )
     if proc.returncode != 0:
         print(f"!! {name}: inproc.py failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -121,7 +140,8 @@ def main() -> int:
             other = max((x["other_cores"] for x in rows if x["variant"] == name and x["endpoint"] == ep), default=float("nan"))
             stack, overrides, multiproc = VARIANTS[name]
             desc = ("(bare Django)" if stack == "bare" else json.dumps(overrides) if overrides else "-") + (
-                "" if stack == "bare" else (", multiprocess metrics" if multiproc else ", single-process metrics"))
+                "" if stack == "bare" else (", multiprocess metrics" if multiproc else ", single-process metrics")
+            )
             out.append(
                 f"| {ep} | {name} | {desc} | {w:,.1f} | {c:,.1f} | {w - bw:+,.1f} / {c - bc:+,.1f} | "
                 f"{fw - w:+,.1f} / {fc - c:+,.1f} | {other:.2f} |"

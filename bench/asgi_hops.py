@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import sys
@@ -53,7 +52,9 @@ def price_of_hops(n: int) -> list[dict]:
         t0 = time.perf_counter()
         asyncio.run(run(hops))
         c1, s1 = usage()
-        rows.append({"hops": hops, "wall_us": (time.perf_counter() - t0) / n * 1e6, "cpu_us": (c1 - c0) / n * 1e6, "ctx_switches": (s1 - s0) / n})
+        rows.append(
+            {"hops": hops, "wall_us": (time.perf_counter() - t0) / n * 1e6, "cpu_us": (c1 - c0) / n * 1e6, "ctx_switches": (s1 - s0) / n}
+        )
     return rows
 
 
@@ -93,10 +94,16 @@ def hops_per_request(n: int) -> list[dict]:
         for _ in range(n):
             call(path)
         c1, s1 = usage()
-        rows.append({
-            "path": path, "sync_to_async_per_request": calls["sync_to_async"] / n, "threads_started_per_request": started["threads"] / n,
-            "wall_us": (time.perf_counter() - t0) / n * 1e6, "cpu_us": (c1 - c0) / n * 1e6, "ctx_switches": (s1 - s0) / n,
-        })
+        rows.append(
+            {
+                "path": path,
+                "sync_to_async_per_request": calls["sync_to_async"] / n,
+                "threads_started_per_request": started["threads"] / n,
+                "wall_us": (time.perf_counter() - t0) / n * 1e6,
+                "cpu_us": (c1 - c0) / n * 1e6,
+                "ctx_switches": (s1 - s0) / n,
+            }
+        )
     return rows
 
 
@@ -109,12 +116,18 @@ def main() -> int:
     print("| asgiref alone | wall µs | CPU µs | context switches |")
     print("|---|---|---|---|")
     for r in price_of_hops(args.n):
-        print(f"| ThreadSensitiveContext + {r['hops']} sync_to_async | {r['wall_us']:,.0f} | {r['cpu_us']:,.0f} | {r['ctx_switches']:.1f} |")
-    print(f"\n| {stack}, Django ASGIHandler in-process | sync_to_async calls/request | threads started/request | wall µs | CPU µs | context switches/request |")
+        print(
+            f"| ThreadSensitiveContext + {r['hops']} sync_to_async | {r['wall_us']:,.0f} | {r['cpu_us']:,.0f} | {r['ctx_switches']:.1f} |"
+        )
+    print(
+        f"\n| {stack}, Django ASGIHandler in-process | sync_to_async calls/request | threads started/request | wall µs | CPU µs | context switches/request |"
+    )
     print("|---|---|---|---|---|---|")
     for r in hops_per_request(args.n):
-        print(f"| {r['path']} | {r['sync_to_async_per_request']:.1f} | {r['threads_started_per_request']:.1f} | {r['wall_us']:,.0f} | "
-              f"{r['cpu_us']:,.0f} | {r['ctx_switches']:.1f} |")
+        print(
+            f"| {r['path']} | {r['sync_to_async_per_request']:.1f} | {r['threads_started_per_request']:.1f} | {r['wall_us']:,.0f} | "
+            f"{r['cpu_us']:,.0f} | {r['ctx_switches']:.1f} |"
+        )
     return 0
 
 

@@ -134,7 +134,11 @@ def inprocess_counts(mode: str, paths: list[str], n: int, env: dict[str, str], s
     prefix = out_dir / "cg"
     proc = subprocess.Popen(
         ["nice", "valgrind", "--tool=callgrind", f"--callgrind-out-file={prefix}.%p", PY, __file__, "--child", mode, "50"],
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(out_dir / "stderr.txt", "w"), text=True,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=open(out_dir / "stderr.txt", "w"),
+        text=True,
     )
     pid = proc.pid  # nice execs valgrind, valgrind keeps the pid
     result = {}
@@ -211,11 +215,34 @@ def _worker_lifetime_instructions(path: str, count: int, env: dict[str, str]) ->
     conf = ["--config", "python:gunicorn_conf"] if "PROMETHEUS_MULTIPROC_DIR" in env else []
     env = dict(env, PYTHONPATH=f"{HERE}{':' + env['PYTHONPATH'] if env.get('PYTHONPATH') else ''}")
     server = subprocess.Popen(
-        ["nice", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p", str(VENV / "bin" / "gunicorn"),
-         "benchsite.wsgi:application", *conf, "--chdir", str(HERE / "site"), "--worker-class", "sync", "--workers", "1",
-         "--max-requests", str(count), "--max-requests-jitter", "0",
-         "--timeout", "900", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(out_dir / "stderr.txt", "w"),
+        [
+            "nice",
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out_dir}/cg.%p",
+            str(VENV / "bin" / "gunicorn"),
+            "benchsite.wsgi:application",
+            *conf,
+            "--chdir",
+            str(HERE / "site"),
+            "--worker-class",
+            "sync",
+            "--workers",
+            "1",
+            "--max-requests",
+            str(count),
+            "--max-requests-jitter",
+            "0",
+            "--timeout",
+            "900",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(out_dir / "stderr.txt", "w"),
     )
     try:
         deadline = time.monotonic() + 900
@@ -268,8 +295,11 @@ def main() -> int:
     ap.add_argument("--modes", default="wsgi,http")
     ap.add_argument("--n", type=int, default=500, help="requests counted per path")
     ap.add_argument("--variant", action="append", default=[], help="NAME=ENV_JSON, observe stacks only")
-    ap.add_argument("--stages", help="comma list of prototypes applied one after the other in ONE in-process run "
-                    "(first stage '-' = none); prints instructions per stage and what each stage saved")
+    ap.add_argument(
+        "--stages",
+        help="comma list of prototypes applied one after the other in ONE in-process run "
+        "(first stage '-' = none); prints instructions per stage and what each stage saved",
+    )
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -289,8 +319,10 @@ def main() -> int:
                 if not stack.endswith("observe"):
                     continue
                 values = counts(mode, stack, paths, args.n, {}, stages)
-                print(f"{mode}, {stack}: instructions per request after each stage (cumulative), saved by the stage; "
-                      f"load average {os.getloadavg()[0]:.2f}")
+                print(
+                    f"{mode}, {stack}: instructions per request after each stage (cumulative), saved by the stage; "
+                    f"load average {os.getloadavg()[0]:.2f}"
+                )
                 print("| stage | " + " | ".join(f"{p} | saved" for p in paths) + " |")
                 print("|---|" + "---|---|" * len(paths))
                 previous = {}

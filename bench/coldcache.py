@@ -78,8 +78,20 @@ def main() -> int:
             t0 = time.thread_time()
             call(args.path)
             total += time.thread_time() - t0
-        print(json.dumps({"stack": os.environ.get("STACK"), "variant": os.environ.get("BENCH_VARIANT", ""), "mode": mode, "path": args.path,
-                          "round": args.round, "n": n, "cpu_us": round(total / n * 1e6, 1)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "stack": os.environ.get("STACK"),
+                    "variant": os.environ.get("BENCH_VARIANT", ""),
+                    "mode": mode,
+                    "path": args.path,
+                    "round": args.round,
+                    "n": n,
+                    "cpu_us": round(total / n * 1e6, 1),
+                }
+            ),
+            flush=True,
+        )
     os.close(write_fd)
     os.waitpid(child, 0)
     return 0

@@ -38,6 +38,7 @@ PG_URL = os.environ.get("BENCH_PG_URL", "postgres://observe:observe@127.0.0.1:54
 def schema_key() -> str:
     """Changes whenever a migration the stack runs could have changed."""
     import django
+
     import django_observe
 
     digest = hashlib.sha256(f"{STACK} {django.get_version()}".encode())
@@ -53,7 +54,10 @@ def migrate(env_extra: dict[str, str]) -> None:
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     subprocess.run(
         [sys.executable, str(SITE / "manage.py"), "migrate", "--noinput", "--skip-checks", "-v0"],
-        env=env, check=True, timeout=600, cwd=str(SITE),
+        env=env,
+        check=True,
+        timeout=600,
+        cwd=str(SITE),
     )
 
 
@@ -84,9 +88,7 @@ def postgresql() -> str:
     key = schema_key()
     made = "cached template"
     with psycopg.connect(PG_URL, autocommit=True) as admin:
-        row = admin.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (template,)
-        ).fetchone()
+        row = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (template,)).fetchone()
         if row is None or row[0] != key:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(template)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))

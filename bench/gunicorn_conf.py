@@ -6,13 +6,13 @@ prometheus_client documents for gunicorn is used instead, so the run still works
 """
 
 try:
-    from django_observe.gunicorn import *  # noqa: F401,F403  (child_exit, and whatever else it defines)
+    from django_observe.gunicorn import *  # noqa: F403  (child_exit, and whatever else it defines)
 
     BENCH_HOOKS = "django_observe.gunicorn"
 except Exception:  # not landed yet (ImportError) or broken mid-edit: fall back, and say so
     from prometheus_client import multiprocess
 
-    def child_exit(server, worker):  # noqa: ANN001
+    def child_exit(server, worker):
         """A dead worker's live gauges must not be summed any more."""
         multiprocess.mark_process_dead(worker.pid)
 

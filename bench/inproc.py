@@ -46,7 +46,6 @@ if os.environ.get("BENCH_SKIP_DBPREP") != "1":
 # The WSGI module runs django.setup() once, as under gunicorn. (A second django.setup() would
 # re-run Django's logging dictConfig, which closes every handler created before it.)
 from benchsite.wsgi import application  # noqa: E402
-
 from django.conf import settings  # noqa: E402
 
 EXPECTED = {"/ping": 200, "/aping": 200, "/db": 200, "/boom": 500, "/health/ready": 200, "/metrics": 200}

@@ -77,9 +77,24 @@ class Server:
         subprocess.run([str(VENV / "bin" / "python"), str(HERE / "dbprep.py")], env=env, check=True, timeout=600, capture_output=True)
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(VENV / "bin" / "gunicorn"), "benchsite.wsgi:application", *conf, "--chdir", str(HERE / "site"), "--worker-class", "sync",
-             "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(self.dir / "stderr.txt", "w"),
+            [
+                str(VENV / "bin" / "gunicorn"),
+                "benchsite.wsgi:application",
+                *conf,
+                "--chdir",
+                str(HERE / "site"),
+                "--worker-class",
+                "sync",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "stderr.txt", "w"),
         )
         self.slices: list[tuple[float, float, float, int]] = []  # (cpu µs/req, user, sys, requests)
 
@@ -108,8 +123,12 @@ class Server:
 
 def run_slice(server: Server, path: str, seconds: float, threads: int, conns: int) -> None:
     u0, s0 = cpu_ticks(server.proc.pid)
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds:g}s", f"http://127.0.0.1:{server.port}{path}"],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds:g}s", f"http://127.0.0.1:{server.port}{path}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    ).stdout
     u1, s1 = cpu_ticks(server.proc.pid)
     m = re.search(r"(\d+) requests in", out)
     requests = int(m.group(1)) if m else 0
@@ -156,18 +175,24 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
-    print(f"interleaved HTTP, {args.path}, gunicorn sync -w {args.workers}, wrk -t{args.threads} -c{args.connections}, "
-          f"{args.slices} slices of {args.slice:g} s per server; load average {load0[0]:.2f} -> {load1[0]:.2f}\n")
+    print(
+        f"interleaved HTTP, {args.path}, gunicorn sync -w {args.workers}, wrk -t{args.threads} -c{args.connections}, "
+        f"{args.slices} slices of {args.slice:g} s per server; load average {load0[0]:.2f} -> {load1[0]:.2f}\n"
+    )
     base = servers[0]
-    print(f"| server | stack | slices | server CPU µs/req (median) | user | sys | added vs {base.name} (median of paired slices) | IQR of the differences | req per slice (median) |")
+    print(
+        f"| server | stack | slices | server CPU µs/req (median) | user | sys | added vs {base.name} (median of paired slices) | IQR of the differences | req per slice (median) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for server in servers:
         cpu = [s[0] for s in server.slices]
         pairs = [a[0] - b[0] for a, b in zip(server.slices, base.slices)]
         added = f"{statistics.median(pairs):+,.0f} µs" if server is not base and pairs else "-"
         iqr = f"{q(pairs, 0.25):+,.0f} .. {q(pairs, 0.75):+,.0f}" if server is not base and pairs else "-"
-        print(f"| {server.name} | {server.stack} | {len(cpu)} | {statistics.median(cpu):,.0f} | {statistics.median([s[1] for s in server.slices]):,.0f} | "
-              f"{statistics.median([s[2] for s in server.slices]):,.0f} | {added} | {iqr} | {statistics.median([s[3] for s in server.slices]):,.0f} |")
+        print(
+            f"| {server.name} | {server.stack} | {len(cpu)} | {statistics.median(cpu):,.0f} | {statistics.median([s[1] for s in server.slices]):,.0f} | "
+            f"{statistics.median([s[2] for s in server.slices]):,.0f} | {added} | {iqr} | {statistics.median([s[3] for s in server.slices]):,.0f} |"
+        )
     return 0
 
 

@@ -56,7 +56,9 @@ def run_variant(variant: str, n: int, boom_n: int) -> dict[str, float]:
             "django.middleware.security.SecurityMiddleware",
             "django.middleware.common.CommonMiddleware",
         ],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(state, "db.sqlite3"), "OPTIONS": {"timeout": 20}}},
+        DATABASES={
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(state, "db.sqlite3"), "OPTIONS": {"timeout": 20}}
+        },
         USE_TZ=True,
         OBSERVE={
             "ACCESS_LOG": True,
@@ -122,9 +124,16 @@ def run_variant(variant: str, n: int, boom_n: int) -> dict[str, float]:
 
     def environ(path_info: str) -> dict:  # type: ignore[type-arg]
         return {
-            "REQUEST_METHOD": "GET", "PATH_INFO": path_info, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr, "SERVER_PROTOCOL": "HTTP/1.1",
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "SERVER_PROTOCOL": "HTTP/1.1",
         }
 
     statuses: list[str] = []
@@ -215,7 +224,10 @@ def main() -> None:
         for variant in variants:
             output = subprocess.run(
                 [sys.executable, __file__, "--variant", variant, "--n", str(args.n), "--boom-n", str(args.boom_n)],
-                check=True, capture_output=True, text=True, timeout=900,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=900,
                 env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
             ).stdout
             measured = json.loads(output.strip().splitlines()[-1])
@@ -227,7 +239,9 @@ def main() -> None:
             row.append(f"{variant} ping {measured['ping_cpu_us']:.1f} boom {measured['boom_cpu_us']:.0f}")
         print(f"round {round_number}: " + ", ".join(row) + " (CPU µs/req)", flush=True)
     print(f"\nWSGI in-process, n={args.n} /ping and {args.boom_n} /boom per round, {args.rounds} alternating rounds.")
-    print("CPU µs per request (all threads, so the writer thread's storage is included); deltas are medians of per-round differences vs `none`.\n")
+    print(
+        "CPU µs per request (all threads, so the writer thread's storage is included); deltas are medians of per-round differences vs `none`.\n"
+    )
     print("| variant | /ping µs (median) | added to /ping vs none | /boom µs (median) | added to /boom vs none |")
     print("|---|---|---|---|---|")
     base = cpu.get("none")
@@ -240,7 +254,9 @@ def main() -> None:
         else:
             deltas = ("", "")
         print(f"| {variant} | {statistics.median(ping):.1f} | {deltas[0]} | {statistics.median(boom):.0f} | {deltas[1]} |")
-    print(f"\nLean mode's only per-request hook (the root logger's ERROR gate seeing the INFO access line): {hook_cost():.0f} ns per request.")
+    print(
+        f"\nLean mode's only per-request hook (the root logger's ERROR gate seeing the INFO access line): {hook_cost():.0f} ns per request."
+    )
     print("\nDirect attribution per failing request (median over rounds): CPU of the capture in the request's thread")
     print("(event built, scrubbed twice, serialized, queued; or counted by the fast path) and of the writer thread.\n")
     print("| variant | capture µs (request thread) | writer µs per failure | total µs |")

@@ -69,9 +69,16 @@ def run_variant(variant: str, n: int, warmup: int | None = None) -> dict[str, fl
 
     def environ() -> dict:  # type: ignore[type-arg]
         return {
-            "REQUEST_METHOD": "GET", "PATH_INFO": "/ping", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr, "SERVER_PROTOCOL": "HTTP/1.1",
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/ping",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "SERVER_PROTOCOL": "HTTP/1.1",
         }
 
     def start_response(status, headers, exc_info=None):  # type: ignore[no-untyped-def]
@@ -99,9 +106,23 @@ def run_variant(variant: str, n: int, warmup: int | None = None) -> dict[str, fl
 def _instructions(variant: str, n: int) -> int:
     """Instructions executed by a child serving 200 warm-up + n requests, counted by callgrind."""
     completed = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-         "--variant", variant, "--n", str(n), "--warmup", "200"],
-        check=True, capture_output=True, text=True, timeout=1800,
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--variant",
+            variant,
+            "--n",
+            str(n),
+            "--warmup",
+            "200",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1800,
         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
     )
     [line] = [line for line in completed.stderr.splitlines() if "Collected :" in line]
@@ -126,8 +147,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--instructions", action="store_true",
-                        help="Count CPU instructions per request under valgrind (deterministic; slow) instead of timing.")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="Count CPU instructions per request under valgrind (deterministic; slow) instead of timing.",
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -144,7 +168,10 @@ def main() -> None:
         for variant in VARIANTS:
             output = subprocess.run(
                 [sys.executable, __file__, "--variant", variant, "--n", str(args.n)],
-                check=True, capture_output=True, text=True, timeout=600,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=600,
                 env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
             ).stdout
             measured = json.loads(output.strip().splitlines()[-1])
@@ -154,7 +181,9 @@ def main() -> None:
         print(f"round {round_number}: " + ", ".join(row) + " µs/req", flush=True)
     bare = results["bare"]
     print(f"\nWSGI in-process, /ping, n={args.n} per round, {args.rounds} alternating rounds; CPU µs per request (wall in brackets).")
-    print("\n| variant | CPU µs/req median (min-max) | wall µs/req median | added CPU µs vs bare (median of per-round deltas) | ratio (median of per-round) |")
+    print(
+        "\n| variant | CPU µs/req median (min-max) | wall µs/req median | added CPU µs vs bare (median of per-round deltas) | ratio (median of per-round) |"
+    )
     print("|---|---|---|---|---|")
     for variant in VARIANTS:
         values = results[variant]

@@ -44,8 +44,14 @@ BASE_OBSERVE = {"ACCESS_LOG": False, "HEALTH_DISABLED_CHECKS": ["storage"]}
 
 def request_fn(handler: WSGIHandler, path: str) -> Callable[[], int]:
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "HTTP_HOST": "127.0.0.1",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "HTTP_HOST": "127.0.0.1",
     }
     status: list[str] = []
 
@@ -73,8 +79,10 @@ def measure(call: Callable[[], int], count: int) -> tuple[float, float]:
 
 def compare(rounds: int, per_round: int) -> None:
     handler = WSGIHandler()
-    calls = {name: request_fn(handler, path) for name, path in
-             (("bare view /fast/", "/fast/"), ("/health/live", "/health/live"), ("/health/ready", "/health/ready"))}
+    calls = {
+        name: request_fn(handler, path)
+        for name, path in (("bare view /fast/", "/fast/"), ("/health/live", "/health/live"), ("/health/ready", "/health/ready"))
+    }
     with override_settings(MIDDLEWARE=[]):
         # The strictest baseline: the same view on Django with no middleware at all.
         calls["/fast/, no middleware"] = request_fn(WSGIHandler(), "/fast/")
@@ -122,8 +130,13 @@ def hung_dependency(seconds: float) -> None:
     timeout, deadline = 1.0, 2.0
     with hung_server() as port:
         for cache in (2.0, 0.0):
-            observe = {**BASE_OBSERVE, "HEALTH_CHECK_TIMEOUT": timeout, "HEALTH_DEADLINE": deadline, "HEALTH_CACHE_SECONDS": cache,
-                       "HEALTH_CHECKS": {"hung_redis": {"check": "django_observe.health.checks.Redis", "url": f"redis://127.0.0.1:{port}/0"}}}
+            observe = {
+                **BASE_OBSERVE,
+                "HEALTH_CHECK_TIMEOUT": timeout,
+                "HEALTH_DEADLINE": deadline,
+                "HEALTH_CACHE_SECONDS": cache,
+                "HEALTH_CHECKS": {"hung_redis": {"check": "django_observe.health.checks.Redis", "url": f"redis://127.0.0.1:{port}/0"}},
+            }
             with override_settings(OBSERVE=observe):
                 call = request_fn(WSGIHandler(), "/health/ready")
                 latencies: list[float] = []
@@ -135,9 +148,11 @@ def hung_dependency(seconds: float) -> None:
                     latencies.append(time.perf_counter() - began)
                 latencies.sort()
                 p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-                print(f"hung dependency, cache {cache:g} s: {len(latencies)} probes, p50 {statistics.median(latencies) * 1000:.1f} ms, "
-                      f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms (check timeout {timeout:g} s, deadline {deadline:g} s), "
-                      f"threads {threads_before} -> {threading.active_count()}")
+                print(
+                    f"hung dependency, cache {cache:g} s: {len(latencies)} probes, p50 {statistics.median(latencies) * 1000:.1f} ms, "
+                    f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms (check timeout {timeout:g} s, deadline {deadline:g} s), "
+                    f"threads {threads_before} -> {threading.active_count()}"
+                )
 
 
 def servers(probes: int) -> None:
@@ -150,10 +165,16 @@ def servers(probes: int) -> None:
 
     timeout, deadline = 1.0, 2.0
     with hung_server() as port:
-        observe = {"HEALTH_CHECK_TIMEOUT": timeout, "HEALTH_DEADLINE": deadline, "HEALTH_DISABLED_CHECKS": ["migrations", "storage"],
-                   "HEALTH_CHECKS": {"hung_redis": {"check": "django_observe.health.checks.Redis", "url": f"redis://127.0.0.1:{port}/0"}}}
+        observe = {
+            "HEALTH_CHECK_TIMEOUT": timeout,
+            "HEALTH_DEADLINE": deadline,
+            "HEALTH_DISABLED_CHECKS": ["migrations", "storage"],
+            "HEALTH_CHECKS": {"hung_redis": {"check": "django_observe.health.checks.Redis", "url": f"redis://127.0.0.1:{port}/0"}},
+        }
         for kind in ("gunicorn", "uvicorn"):
-            with running_server(kind, env={"OBSERVE_JSON": json.dumps(observe), "REDIS_URL": "", "CELERY_BROKER_URL": ""}, migrate=False) as server:
+            with running_server(
+                kind, env={"OBSERVE_JSON": json.dumps(observe), "REDIS_URL": "", "CELERY_BROKER_URL": ""}, migrate=False
+            ) as server:
                 latencies = []
                 for _ in range(probes):
                     began = time.perf_counter()
@@ -164,8 +185,10 @@ def servers(probes: int) -> None:
                     latencies.append(time.perf_counter() - began)
                 latencies.sort()
                 p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-                print(f"{kind}: {probes} sequential probes over HTTP, hung dependency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
-                      f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms (timeout {timeout:g} s, deadline {deadline:g} s)")
+                print(
+                    f"{kind}: {probes} sequential probes over HTTP, hung dependency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+                    f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms (timeout {timeout:g} s, deadline {deadline:g} s)"
+                )
 
 
 def main() -> None:

@@ -47,13 +47,13 @@ def configure() -> None:
     django.setup()
 
 
-def _view(request, **kwargs):  # noqa: ANN001, ANN003, ANN202
+def _view(request, **kwargs):
     from django.http import HttpResponse
 
     return HttpResponse(b"ok")
 
 
-def urlpatterns_factory() -> list:  # noqa: ANN401
+def urlpatterns_factory() -> list:
     from django.urls import path
 
     from django_observe.metrics.export import metrics_view
@@ -86,7 +86,7 @@ def handler(middleware: list[str]) -> Callable[[], None]:
         app = WSGIHandler()
     env = environ("/items/7/")
 
-    def start_response(status: str, headers: list) -> None:  # noqa: ANN001
+    def start_response(status: str, headers: list) -> None:
         pass
 
     def call() -> None:
@@ -150,8 +150,10 @@ def bench_requests(rounds: int, n: int) -> None:
     print(f"## Per request ({batches} alternating batches x {batch} requests, median µs/request)")
     for name, value in med.items():
         print(f"  {name:24s} {value:8.2f} µs   x{value / med['bare']:.2f} vs bare")
-    print(f"  metrics part (on - off): {med['observe, metrics on'] - med['observe, metrics off']:.2f} µs/request;"
-          f" request_started+request_finished alone: {med['functions only']:.2f} µs")
+    print(
+        f"  metrics part (on - off): {med['observe, metrics on'] - med['observe, metrics off']:.2f} µs/request;"
+        f" request_started+request_finished alone: {med['functions only']:.2f} µs"
+    )
 
 
 def sample_lines(body: bytes) -> int:
@@ -169,8 +171,12 @@ def bench_scrape(rounds: int) -> None:
     plain = render(None, None)[0]
     accept_om = "application/openmetrics-text;version=1.0.0"
     print(f"## Scrape with {sample_lines(plain)} series ({endpoint} endpoints), median of {rounds * 3} scrapes")
-    for label, accept, encoding in (("text", None, None), ("text+gzip", None, "gzip"),
-                                    ("openmetrics", accept_om, None), ("openmetrics+gzip", accept_om, "gzip")):
+    for label, accept, encoding in (
+        ("text", None, None),
+        ("text+gzip", None, "gzip"),
+        ("openmetrics", accept_om, None),
+        ("openmetrics+gzip", accept_om, "gzip"),
+    ):
         times = []
         for _ in range(rounds * 3):
             started = time.perf_counter()
@@ -179,8 +185,10 @@ def bench_scrape(rounds: int) -> None:
         size = len(body)
         if gzipped:
             assert gzip.decompress(body)
-        print(f"  {label:18s} {size:8d} bytes  {statistics.median(times) * 1000:7.2f} ms"
-              f"{f'   {len(plain) / size:.1f}x smaller than text' if gzipped else ''}")
+        print(
+            f"  {label:18s} {size:8d} bytes  {statistics.median(times) * 1000:7.2f} ms"
+            f"{f'   {len(plain) / size:.1f}x smaller than text' if gzipped else ''}"
+        )
 
 
 def bench_queries(rounds: int, n: int) -> None:
@@ -192,7 +200,7 @@ def bench_queries(rounds: int, n: int) -> None:
     default.ensure_connection()
     peer.ensure_connection()
 
-    def run(connection) -> float:  # noqa: ANN001
+    def run(connection) -> float:
         with connection.cursor() as cursor:
             started = time.perf_counter()
             for _ in range(n):

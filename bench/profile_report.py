@@ -69,7 +69,9 @@ def report(stats: pstats.Stats, requests: int, cpu_us: float | None, top: int, t
         lines.append("|---|---|---|---|---|")
         for key in sorted(keys, key=lambda k: -raw[k][index])[:top]:
             _cc, nc, tt, ct, _callers = raw[key]
-            lines.append(f"| `{label(key)}` | {nc / requests:.2f} | {tt / requests * 1e6:.2f} | {ct / requests * 1e6:.2f} | {ct / total * 100:.1f}% |")
+            lines.append(
+                f"| `{label(key)}` | {nc / requests:.2f} | {tt / requests * 1e6:.2f} | {ct / requests * 1e6:.2f} | {ct / total * 100:.1f}% |"
+            )
 
     ours = [k for k in raw if "/django_observe/" in k[0]]
     table("Our code (django_observe/*) by own time", ours, 2)

@@ -25,10 +25,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import inproc  # noqa: E402  (sets up Django exactly like the benchmark, once)
-from profile_report import report  # noqa: E402
-
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from profile_report import report  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,7 +48,10 @@ def main() -> None:
     for _ in range(args.n):
         call(args.path)
     profiler.disable()
-    out = args.out or f"{os.environ.get('BENCH_STATE_DIR', '/tmp/obsbench')}/profile-{settings.STACK}-{args.mode}-{args.path.strip('/') or 'root'}.prof"
+    out = (
+        args.out
+        or f"{os.environ.get('BENCH_STATE_DIR', '/tmp/obsbench')}/profile-{settings.STACK}-{args.mode}-{args.path.strip('/') or 'root'}.prof"
+    )
     profiler.dump_stats(out)
     print(f"unprofiled: {wall_us:.1f} us/req wall, {cpu_us:.1f} us/req CPU (other processes {other:.2f} cores); raw profile {out}\n")
     title = f"{settings.STACK} {args.mode} {args.path}, N={args.n}"

@@ -120,7 +120,7 @@ def preformatted_line() -> None:
         if context.task_id_var.get() is not None:
             return original(self, name, level, fields, exc_info)
         created = time.time()
-        line = f"{parts[0]}{formatter._timestamp(created)}\"{''.join(body)}{parts[1]}"
+        line = f'{parts[0]}{formatter._timestamp(created)}"{"".join(body)}{parts[1]}'
         with self.lock:
             try:
                 self._write(line, created)
@@ -164,7 +164,9 @@ def direct_line(batch_lines: int = 0) -> None:
     atexit.register(flush)
     ids: dict[Any, str] = {}
 
-    def _log_access(request: Any, response: Any, method: str, endpoint: str, duration: float, slow: bool, exception: Any, with_ip: bool) -> None:
+    def _log_access(
+        request: Any, response: Any, method: str, endpoint: str, duration: float, slow: bool, exception: Any, with_ip: bool
+    ) -> None:
         status = response.status_code
         if exception is not None or slow or status >= 400 or with_ip or formatter.structlog_context_used():
             return original(request, response, method, endpoint, duration, slow, exception, with_ip)
@@ -210,7 +212,7 @@ def batched_direct_line() -> None:
 def verify_preformatted_line() -> None:
     """The pre-formatted line equals the formatter's for a typical access line (raises if not)."""
     from django_observe import context
-    from django_observe.logging import formatter, output
+    from django_observe.logging import output
 
     handler = next(h for h in logging.getLogger().handlers if isinstance(h, output.ObserveHandler))
     lines: list[str] = []
@@ -221,7 +223,14 @@ def verify_preformatted_line() -> None:
     time.time = lambda: fixed  # type: ignore[assignment]
     try:
         context.bind_request("0123456789abcdef0123456789abcdef")
-        fields = {"request": 'GET /p"\u00e9', "method": "GET", "route": "p/<int:x>", "code": 200, "duration_ms": 1.25, "event": "request_finished"}
+        fields = {
+            "request": 'GET /p"\u00e9',
+            "method": "GET",
+            "route": "p/<int:x>",
+            "code": 200,
+            "duration_ms": 1.25,
+            "event": "request_finished",
+        }
         output.ObserveHandler.write_fields(handler, "django_observe.request", logging.INFO, dict(fields), None)
         fmt = handler.formatter
         expected = fmt.render(fmt.complete(dict(fields), "django_observe.request", "INFO", fixed, None))
@@ -571,7 +580,11 @@ PROTOTYPES = {
 
 def apply(names: str) -> None:
     """Apply the comma-separated prototypes (``all`` = every one)."""
-    chosen = [n for n in PROTOTYPES if n not in ("batched_error_writes", "probe_parts", "direct_line", "batched_direct_line")] if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    chosen = (
+        [n for n in PROTOTYPES if n not in ("batched_error_writes", "probe_parts", "direct_line", "batched_direct_line")]
+        if names.strip() == "all"
+        else [n.strip() for n in names.split(",") if n.strip()]
+    )
     for name in chosen:
         if name == "no_in_progress" and "batched_request_metrics" in chosen:
             continue  # batched_request_metrics already leaves the gauge alone

@@ -148,11 +148,11 @@ def main() -> int:
     print("|---|---|---|---|")
     for name, count in own_pkg.most_common():
         print(f"| {name} | {count:,} | {count / total:.1%} | {us(count)} |")
-    print(f"\n| django_observe function (cumulative) | samples | share | µs/request |")
+    print("\n| django_observe function (cumulative) | samples | share | µs/request |")
     print("|---|---|---|---|")
     for name, count in ours.most_common(args.top):
         print(f"| `{name}` | {count:,} | {count / total:.1%} | {us(count)} |")
-    print(f"\n| function (own samples) | samples | share |")
+    print("\n| function (own samples) | samples | share |")
     print("|---|---|---|")
     for name, count in own_fn.most_common(args.top):
         print(f"| `{name[:110]}` | {count:,} | {count / total:.1%} |")

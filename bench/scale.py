@@ -60,10 +60,21 @@ def setup_django(stack: str = "observe", urlconf: str | None = None) -> None:
 
 def wsgi_caller(application, headers: dict[str, str] | None = None):
     base = {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8000", "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True,
-        "wsgi.run_once": False, **(headers or {}),
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **(headers or {}),
     }
     box: list[str] = []
 
@@ -120,10 +131,13 @@ def metrics_child(series: int, files: int, scrapes: int) -> dict:
             for e in range(endpoints):
                 route = f"api/v1/resource{e}/<int:pk>/"
                 counters.write_value(
-                    mmap_key(counter_name, counter_name, ["method", "endpoint", "status"], ["GET", route, "200"], "Requests."), 3.0, 0.0)
+                    mmap_key(counter_name, counter_name, ["method", "endpoint", "status"], ["GET", route, "200"], "Requests."), 3.0, 0.0
+                )
                 for bound in buckets:
                     text = "+Inf" if bound == float("inf") else repr(float(bound))
-                    hist.write_value(mmap_key(hist_name, hist_name + "_bucket", ["method", "endpoint", "le"], ["GET", route, text], "Latency."), 1.0, 0.0)
+                    hist.write_value(
+                        mmap_key(hist_name, hist_name + "_bucket", ["method", "endpoint", "le"], ["GET", route, text], "Latency."), 1.0, 0.0
+                    )
                 hist.write_value(mmap_key(hist_name, hist_name + "_sum", ["method", "endpoint"], ["GET", route], "Latency."), 0.5, 0.0)
             counters.close()
             hist.close()
@@ -160,17 +174,29 @@ def metrics_child(series: int, files: int, scrapes: int) -> dict:
             proc.kill()
             proc.wait()
     return {
-        "series_target": series, "files": files, "endpoints": endpoints, "samples": samples, "bytes": statistics.median(sizes),
-        "scrape_ms": statistics.median(timings) * 1e3, "scrape_cpu_ms": statistics.median(cpu) * 1e3,
-        "collect_ms": collect_s * 1e3, "encode_ms": encode_s * 1e3, "gzip_ms": gzip_s * 1e3, "write_files_s": write_seconds,
-        "namespace": namespace, "settings_namespace": get_settings().METRICS_NAMESPACE,
+        "series_target": series,
+        "files": files,
+        "endpoints": endpoints,
+        "samples": samples,
+        "bytes": statistics.median(sizes),
+        "scrape_ms": statistics.median(timings) * 1e3,
+        "scrape_cpu_ms": statistics.median(cpu) * 1e3,
+        "collect_ms": collect_s * 1e3,
+        "encode_ms": encode_s * 1e3,
+        "gzip_ms": gzip_s * 1e3,
+        "write_files_s": write_seconds,
+        "namespace": namespace,
+        "settings_namespace": get_settings().METRICS_NAMESPACE,
         "max_rss_mb": __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
 def cmd_metrics(args) -> None:
     print(f"/metrics scrape cost vs series and multiprocess files; load average {os.getloadavg()[0]:.2f}\n")
-    print("| series (samples) | files | endpoints | scrape ms (median of %d) | CPU ms | collect ms | encode ms | gzip ms | body KB | µs per sample·file | peak RSS MB |" % args.scrapes)
+    print(
+        "| series (samples) | files | endpoints | scrape ms (median of %d) | CPU ms | collect ms | encode ms | gzip ms | body KB | µs per sample·file | peak RSS MB |"
+        % args.scrapes
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for series in [int(x) for x in args.series.split(",")]:
@@ -180,7 +206,10 @@ def cmd_metrics(args) -> None:
                 env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=directory)
                 done = subprocess.run(
                     [sys.executable, __file__, "metrics-child", str(series), str(files), str(args.scrapes)],
-                    env=env, capture_output=True, text=True, timeout=args.max_seconds,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=args.max_seconds,
                 )
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
@@ -190,8 +219,11 @@ def cmd_metrics(args) -> None:
             r = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(r)
             per = r["scrape_cpu_ms"] * 1e3 / (r["samples"] * files)
-            print(f"| {r['samples']:,} | {files} | {r['endpoints']:,} | {r['scrape_ms']:,.1f} | {r['scrape_cpu_ms']:,.1f} | {r['collect_ms']:,.1f} | "
-                  f"{r['encode_ms']:,.1f} | {r['gzip_ms']:,.1f} | {r['bytes'] / 1024:,.0f} | {per:.2f} | {r.get('max_rss_mb', 0):,.0f} |", flush=True)
+            print(
+                f"| {r['samples']:,} | {files} | {r['endpoints']:,} | {r['scrape_ms']:,.1f} | {r['scrape_cpu_ms']:,.1f} | {r['collect_ms']:,.1f} | "
+                f"{r['encode_ms']:,.1f} | {r['gzip_ms']:,.1f} | {r['bytes'] / 1024:,.0f} | {per:.2f} | {r.get('max_rss_mb', 0):,.0f} |",
+                flush=True,
+            )
     print("\nGrowth (CPU ms per scrape): a factor per step of the series count at fixed files (linear = the series factor):")
     by = {(r["series_target"], r["files"]): r for r in rows}
     for files in sorted({r["files"] for r in rows}):
@@ -223,11 +255,26 @@ def errors_child(rate: float, seconds: float, distinct: bool, run_id: str) -> di
     def event(i: int) -> dict:
         fn = f"step_{run_id}_{i}" if distinct else f"step_{run_id}"
         return {
-            "event_id": os.urandom(16).hex(), "level": "error", "platform": "python", "logger": "django.request",
-            "transaction": "/checkout", "server_name": "bench", "release": "bench-1", "environment": "production",
-            "exception": {"values": [{"type": "RuntimeError", "value": f"payment failed for order {i}", "module": None,
-                                      "stacktrace": {"frames": [*frames, {**frames[-1], "function": fn, "lineno": 77}]}}]},
-            "request": {"url": "http://127.0.0.1/checkout", "method": "POST"}, "tags": {"request_id": f"{i:032x}"},
+            "event_id": os.urandom(16).hex(),
+            "level": "error",
+            "platform": "python",
+            "logger": "django.request",
+            "transaction": "/checkout",
+            "server_name": "bench",
+            "release": "bench-1",
+            "environment": "production",
+            "exception": {
+                "values": [
+                    {
+                        "type": "RuntimeError",
+                        "value": f"payment failed for order {i}",
+                        "module": None,
+                        "stacktrace": {"frames": [*frames, {**frames[-1], "function": fn, "lineno": 77}]},
+                    }
+                ]
+            },
+            "request": {"url": "http://127.0.0.1/checkout", "method": "POST"},
+            "tags": {"request_id": f"{i:032x}"},
         }
 
     stats = buffer.stats
@@ -264,32 +311,53 @@ def errors_child(rate: float, seconds: float, distinct: bool, run_id: str) -> di
         cursor.execute("SELECT COUNT(*) FROM django_observe_errorgroup")
         groups = cursor.fetchone()[0]
     return {
-        "rate": rate, "distinct": distinct, "sent": sent, "produced_s": produced_s, "total_s": total_s, "flushed": flushed,
-        "submitted": after[0] - before[0], "written": after[1] - before[1], "shed": after[2] - before[2], "dropped_db": after[3] - before[3],
-        "max_pending_groups": max_pending, "producer_us": produce_cpu / max(sent, 1) * 1e6, "groups_in_db": groups,
-        "writer_alive": bool(writer and writer.is_alive()), "writer_cpu_s": writer_cpu,
+        "rate": rate,
+        "distinct": distinct,
+        "sent": sent,
+        "produced_s": produced_s,
+        "total_s": total_s,
+        "flushed": flushed,
+        "submitted": after[0] - before[0],
+        "written": after[1] - before[1],
+        "shed": after[2] - before[2],
+        "dropped_db": after[3] - before[3],
+        "max_pending_groups": max_pending,
+        "producer_us": produce_cpu / max(sent, 1) * 1e6,
+        "groups_in_db": groups,
+        "writer_alive": bool(writer and writer.is_alive()),
+        "writer_cpu_s": writer_cpu,
     }
 
 
 def cmd_errors(args) -> None:
-    print(f"error store write throughput, {args.db}, {args.seconds:g} s per rate, ERRORS_QUEUE_SIZE default; load average {os.getloadavg()[0]:.2f}\n")
+    print(
+        f"error store write throughput, {args.db}, {args.seconds:g} s per rate, ERRORS_QUEUE_SIZE default; load average {os.getloadavg()[0]:.2f}\n"
+    )
     print(f"prototypes: {os.environ.get('BENCH_PROTOTYPES') or 'none'}\n")
-    print("| groups | target rate/s | submitted | produced in s | stored | shed (queue full) | dropped (db) | all stored after s | stored/s (sustained) | producer µs/event | writer CPU ms/group | max pending groups |")
+    print(
+        "| groups | target rate/s | submitted | produced in s | stored | shed (queue full) | dropped (db) | all stored after s | stored/s (sustained) | producer µs/event | writer CPU ms/group | max pending groups |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     plan = [(float(r), True) for r in args.rates.split(",")] + [(0.0, False)]
     for i, (rate, distinct) in enumerate(plan):
         env = dict(os.environ, BENCH_DB=args.db)
         done = subprocess.run(
             [sys.executable, __file__, "errors-child", str(rate), str(args.seconds), "1" if distinct else "0", f"r{os.getpid()}x{i}"],
-            env=env, capture_output=True, text=True, timeout=args.max_seconds,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=args.max_seconds,
         )
         if done.returncode != 0:
             print(f"| {'distinct' if distinct else 'one'} | {rate:g} | failed: {done.stderr[-400:]!r} |")
             continue
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"| {'distinct' if distinct else 'one (storm)'} | {rate:g} | {r['submitted']:,} | {r['produced_s']:.1f} | {r['written']:,} | "
-              f"{r['shed']:,} | {r['dropped_db']:,} | {r['total_s']:.1f} | {r['written'] / r['total_s']:,.0f} | {r['producer_us']:,.0f} | "
-              f"{r['writer_cpu_s'] * 1e3 / max(r['groups_in_db'], 1):,.2f} | {r['max_pending_groups']:,} |", flush=True)
+        print(
+            f"| {'distinct' if distinct else 'one (storm)'} | {rate:g} | {r['submitted']:,} | {r['produced_s']:.1f} | {r['written']:,} | "
+            f"{r['shed']:,} | {r['dropped_db']:,} | {r['total_s']:.1f} | {r['written'] / r['total_s']:,.0f} | {r['producer_us']:,.0f} | "
+            f"{r['writer_cpu_s'] * 1e3 / max(r['groups_in_db'], 1):,.2f} | {r['max_pending_groups']:,} |",
+            flush=True,
+        )
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -327,12 +395,26 @@ def memory_child(requests: int, endpoints: int, max_seconds: float) -> None:
         t0 = time.process_time()
         status, size = wsgi_caller(application, {"HTTP_AUTHORIZATION": "Bearer bench-metrics-token"})("/metrics")
         scrape_ms = (time.process_time() - t0) * 1e3
-        print(json.dumps({
-            "kind": "checkpoint", "requests": done, "seconds": time.perf_counter() - started,
-            "cpu_us_per_request": (time.process_time() - c0) / done * 1e6, "rss_kb": rss_kb(), "rss_growth_kb": rss_kb() - rss0, "rss_before_scrape_growth_kb": rss_before_scrape - rss0,
-            "http_children": len(metrics.http_children), "mmap_bytes": sum(files.values()), "files": len(files),
-            "scrape_cpu_ms": scrape_ms, "scrape_bytes": size, "gc_objects": len(gc.get_objects()),
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "kind": "checkpoint",
+                    "requests": done,
+                    "seconds": time.perf_counter() - started,
+                    "cpu_us_per_request": (time.process_time() - c0) / done * 1e6,
+                    "rss_kb": rss_kb(),
+                    "rss_growth_kb": rss_kb() - rss0,
+                    "rss_before_scrape_growth_kb": rss_before_scrape - rss0,
+                    "http_children": len(metrics.http_children),
+                    "mmap_bytes": sum(files.values()),
+                    "files": len(files),
+                    "scrape_cpu_ms": scrape_ms,
+                    "scrape_bytes": size,
+                    "gc_objects": len(gc.get_objects()),
+                }
+            ),
+            flush=True,
+        )
         if time.perf_counter() - started > max_seconds:
             print(json.dumps({"kind": "stopped", "reason": f"--max-seconds {max_seconds} reached"}), flush=True)
             break
@@ -342,18 +424,29 @@ def cmd_memory(args) -> None:
     directory = tempfile.mkdtemp(prefix="scale-mem-", dir=STATE)
     try:
         env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=directory)
-        print(f"memory after {args.requests:,} requests over {args.endpoints:,} routes (observe, multiprocess, WSGI in-process); "
-              f"load average {os.getloadavg()[0]:.2f}\n")
-        print("| requests | s | CPU µs/req | RSS MB | RSS growth MB (before the checkpoint's scrape) | http label sets | mmap files MB | /metrics CPU ms | /metrics KB | gc objects |")
+        print(
+            f"memory after {args.requests:,} requests over {args.endpoints:,} routes (observe, multiprocess, WSGI in-process); "
+            f"load average {os.getloadavg()[0]:.2f}\n"
+        )
+        print(
+            "| requests | s | CPU µs/req | RSS MB | RSS growth MB (before the checkpoint's scrape) | http label sets | mmap files MB | /metrics CPU ms | /metrics KB | gc objects |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
-        proc = subprocess.Popen([sys.executable, __file__, "memory-child", str(args.requests), str(args.endpoints), str(args.max_seconds)],
-                                env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "memory-child", str(args.requests), str(args.endpoints), str(args.max_seconds)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for line in proc.stdout:
             r = json.loads(line)
             if r["kind"] == "checkpoint":
-                print(f"| {r['requests']:,} | {r['seconds']:,.0f} | {r['cpu_us_per_request']:,.0f} | {(r['rss_kb']) / 1024:,.1f} | "
-                      f"{r['rss_growth_kb'] / 1024:+,.1f} ({r['rss_before_scrape_growth_kb'] / 1024:+,.1f}) | {r['http_children']:,} | {r['mmap_bytes'] / 1048576:,.1f} | {r['scrape_cpu_ms']:,.0f} | "
-                      f"{r['scrape_bytes'] / 1024:,.0f} | {r['gc_objects']:,} |", flush=True)
+                print(
+                    f"| {r['requests']:,} | {r['seconds']:,.0f} | {r['cpu_us_per_request']:,.0f} | {(r['rss_kb']) / 1024:,.1f} | "
+                    f"{r['rss_growth_kb'] / 1024:+,.1f} ({r['rss_before_scrape_growth_kb'] / 1024:+,.1f}) | {r['http_children']:,} | {r['mmap_bytes'] / 1048576:,.1f} | {r['scrape_cpu_ms']:,.0f} | "
+                    f"{r['scrape_bytes'] / 1024:,.0f} | {r['gc_objects']:,} |",
+                    flush=True,
+                )
             elif r["kind"] == "start":
                 print(f"(RSS after start-up and one request per route: {r['rss_kb'] / 1024:.1f} MB, {r['endpoints']:,} routes)\n")
             else:

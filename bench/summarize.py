@@ -95,7 +95,18 @@ def parse_http(path, tag):
         kv.setdefault("server", "gunicorn")
         kv.setdefault("db", "sqlite")
         kv.setdefault("cma", "0")
-        for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us", "server_user_us", "server_sys_us", "cores_server", "cores_wrk", "cores_softirq", "cores_other"):
+        for k in (
+            "rps",
+            "p50_ms",
+            "p99_ms",
+            "server_cpu_us",
+            "server_user_us",
+            "server_sys_us",
+            "cores_server",
+            "cores_wrk",
+            "cores_softirq",
+            "cores_other",
+        ):
             kv[k] = float(kv.get(k, "nan"))
         for k in ("requests", "non2xx", "sock_errors"):
             kv[k] = int(kv[k])
@@ -167,52 +178,93 @@ def goals_table(http, inproc, mem, headers, out, level="###"):
             return
         pairs = paired(cur, ref, "rps")
         ratio = med([c / b for c, b in pairs if b])
-        out.append(row([
-            label, fmt(med([r["rps"] for r in ref.values()]), 0), fmt(med([r["rps"] for r in cur.values()]), 0),
-            f"**{fmt(ratio, 3)}**", f"≥ {GOAL_HTTP_RATIO:.2f}", verdict(None if ratio != ratio else ratio >= GOAL_HTTP_RATIO), len(pairs),
-        ]))
+        out.append(
+            row(
+                [
+                    label,
+                    fmt(med([r["rps"] for r in ref.values()]), 0),
+                    fmt(med([r["rps"] for r in cur.values()]), 0),
+                    f"**{fmt(ratio, 3)}**",
+                    f"≥ {GOAL_HTTP_RATIO:.2f}",
+                    verdict(None if ratio != ratio else ratio >= GOAL_HTTP_RATIO),
+                    len(pairs),
+                ]
+            )
+        )
 
     def added_row(label, cur, ref, key, goal, nd=1):
         if not cur or not ref:
             return
         pairs = paired(cur, ref, key)
         added = med([c - b for c, b in pairs])
-        out.append(row([
-            label, fmt(med([r[key] for r in ref.values()]), nd), fmt(med([r[key] for r in cur.values()]), nd),
-            f"**{added:+,.{nd}f} µs**" if added == added else "n/a",
-            f"≤ +{goal:.0f} µs" if goal else "-", verdict(None if added != added or not goal else added <= goal), len(pairs),
-        ]))
+        out.append(
+            row(
+                [
+                    label,
+                    fmt(med([r[key] for r in ref.values()]), nd),
+                    fmt(med([r[key] for r in cur.values()]), nd),
+                    f"**{added:+,.{nd}f} µs**" if added == added else "n/a",
+                    f"≤ +{goal:.0f} µs" if goal else "-",
+                    verdict(None if added != added or not goal else added <= goal),
+                    len(pairs),
+                ]
+            )
+        )
 
     rps_row("gunicorn `/ping` req/s", "gunicorn", "/ping")
     rps_row("gunicorn `/db` req/s (SQLite, CONN_MAX_AGE 0)", "gunicorn", "/db")
     for cma in ("0", "60"):
         rps_row(f"gunicorn `/db` req/s (PostgreSQL, CONN_MAX_AGE {cma})", "gunicorn", "/db", "postgresql", cma)
     added_row(
-        "server CPU µs/req, `/ping`", http_pick(http, "gunicorn", "/ping", "observe"), http_pick(http, "gunicorn", "/ping", "bare"),
-        "server_cpu_us", GOAL_SERVER_CPU_ADDED_US, 0,
+        "server CPU µs/req, `/ping`",
+        http_pick(http, "gunicorn", "/ping", "observe"),
+        http_pick(http, "gunicorn", "/ping", "bare"),
+        "server_cpu_us",
+        GOAL_SERVER_CPU_ADDED_US,
+        0,
     )
     added_row(
-        "in-process WSGI `/ping` µs (CPU)", inproc_pick(inproc, "observe", "wsgi", "/ping"), inproc_pick(inproc, "bare", "wsgi", "/ping"),
-        "cpu_us_per_req", GOAL_INPROC_PING_ADDED_US,
+        "in-process WSGI `/ping` µs (CPU)",
+        inproc_pick(inproc, "observe", "wsgi", "/ping"),
+        inproc_pick(inproc, "bare", "wsgi", "/ping"),
+        "cpu_us_per_req",
+        GOAL_INPROC_PING_ADDED_US,
     )
     added_row(
-        "in-process WSGI `/db` µs (CPU)", inproc_pick(inproc, "observe", "wsgi", "/db"), inproc_pick(inproc, "bare", "wsgi", "/db"),
-        "cpu_us_per_req", GOAL_INPROC_DB_ADDED_US,
+        "in-process WSGI `/db` µs (CPU)",
+        inproc_pick(inproc, "observe", "wsgi", "/db"),
+        inproc_pick(inproc, "bare", "wsgi", "/db"),
+        "cpu_us_per_req",
+        GOAL_INPROC_DB_ADDED_US,
     )
     rps_row("uvicorn `/ping` req/s", "uvicorn", "/ping")
     rps_row("uvicorn `/aping` (async view) req/s", "uvicorn", "/aping")
     added_row(
-        "in-process ASGI `/aping` µs (CPU)", inproc_pick(inproc, "observe", "asgi", "/aping"), inproc_pick(inproc, "bare", "asgi", "/aping"),
-        "cpu_us_per_req", None,
+        "in-process ASGI `/aping` µs (CPU)",
+        inproc_pick(inproc, "observe", "asgi", "/aping"),
+        inproc_pick(inproc, "bare", "asgi", "/aping"),
+        "cpu_us_per_req",
+        None,
     )
     for ep in ("/ping", "/db"):
         rps_row(f"startproject site: gunicorn `{ep}` req/s", "gunicorn", ep, stack="project-observe", base="project-bare")
     for cma in ("0", "60"):
-        rps_row(f"startproject site: gunicorn `/db` req/s (PostgreSQL, CONN_MAX_AGE {cma})", "gunicorn", "/db", "postgresql", cma,
-                stack="project-observe", base="project-bare")
+        rps_row(
+            f"startproject site: gunicorn `/db` req/s (PostgreSQL, CONN_MAX_AGE {cma})",
+            "gunicorn",
+            "/db",
+            "postgresql",
+            cma,
+            stack="project-observe",
+            base="project-bare",
+        )
     added_row(
-        "startproject site: server CPU µs/req, `/ping`", http_pick(http, "gunicorn", "/ping", "project-observe"),
-        http_pick(http, "gunicorn", "/ping", "project-bare"), "server_cpu_us", GOAL_SERVER_CPU_ADDED_US, 0,
+        "startproject site: server CPU µs/req, `/ping`",
+        http_pick(http, "gunicorn", "/ping", "project-observe"),
+        http_pick(http, "gunicorn", "/ping", "project-bare"),
+        "server_cpu_us",
+        GOAL_SERVER_CPU_ADDED_US,
+        0,
     )
     out.append("")
     loads = []
@@ -230,10 +282,17 @@ def goals_table(http, inproc, mem, headers, out, level="###"):
             obs = [r[key] for r in inproc_pick(inproc, "observe", mode, "/boom").values()]
             m = med(obs)
             if obs:
-                other.append(row([
-                    f"`/boom` in-process, error captured and stored ({mode} mode, {what})", f"≤ {GOAL_BOOM_US:,.0f} µs/req",
-                    f"{fmt(m, 0)} µs/req", ", ".join(fmt(x, 0) for x in obs), verdict(m <= GOAL_BOOM_US),
-                ]))
+                other.append(
+                    row(
+                        [
+                            f"`/boom` in-process, error captured and stored ({mode} mode, {what})",
+                            f"≤ {GOAL_BOOM_US:,.0f} µs/req",
+                            f"{fmt(m, 0)} µs/req",
+                            ", ".join(fmt(x, 0) for x in obs),
+                            verdict(m <= GOAL_BOOM_US),
+                        ]
+                    )
+                )
     for phase, key, label in (("requests", "rss_requests_kb", "after the requests"), ("storm", "rss_settled_kb", "after the error storm")):
         rs = [r for r in mem if r["stack"] == "observe"]
         if not rs:
@@ -241,10 +300,17 @@ def goals_table(http, inproc, mem, headers, out, level="###"):
         growth = [(r[key] - r["rss_warm_kb"]) / 1024 for r in rs]
         m = med(growth)
         n = rs[0]["requests"] if phase == "requests" else rs[0]["errors"]
-        other.append(row([
-            f"RSS growth of one observe worker {label} ({n:,} {'requests' if phase == 'requests' else 'errors'}; vs after warm-up)",
-            f"< {GOAL_RSS_MB:.0f} MB", f"{fmt(m, 1)} MB", ", ".join(fmt(x, 1) for x in growth), verdict(m < GOAL_RSS_MB),
-        ]))
+        other.append(
+            row(
+                [
+                    f"RSS growth of one observe worker {label} ({n:,} {'requests' if phase == 'requests' else 'errors'}; vs after warm-up)",
+                    f"< {GOAL_RSS_MB:.0f} MB",
+                    f"{fmt(m, 1)} MB",
+                    ", ".join(fmt(x, 1) for x in growth),
+                    verdict(m < GOAL_RSS_MB),
+                ]
+            )
+        )
     if other:
         out.append("Earlier goals (issue 8), still checked:\n")
         out.append("| goal | target | measured (median over rounds) | per round | met? |")
@@ -284,13 +350,22 @@ def http_tables(rows, server, endpoints, limit, out, title, db="sqlite", cma="0"
                 continue
             rps = [r["rps"] for r in rs]
             extra = " (prom multiprocess)" if any(r.get("multiproc") == "1" for r in rs) else ""
-            out.append(row([
-                f"{st}{extra}", ep, ", ".join(fmt(x, 0) for x in rps), fmt(med(rps), 0), f"{fmt(spread(rps))}%",
-                fmt(med([r["p50_ms"] for r in rs]), 2), fmt(med([r["p99_ms"] for r in rs]), 2),
-                f"{fmt(med([r['server_cpu_us'] for r in rs]), 0)}: {fmt(med([r['server_user_us'] for r in rs]), 0)} + {fmt(med([r['server_sys_us'] for r in rs]), 0)}",
-                ", ".join(fmt(r["cores_other"], 2) for r in rs),
-                f"{sum(r['non2xx'] for r in rs)} / {sum(r['sock_errors'] for r in rs)}",
-            ]))
+            out.append(
+                row(
+                    [
+                        f"{st}{extra}",
+                        ep,
+                        ", ".join(fmt(x, 0) for x in rps),
+                        fmt(med(rps), 0),
+                        f"{fmt(spread(rps))}%",
+                        fmt(med([r["p50_ms"] for r in rs]), 2),
+                        fmt(med([r["p99_ms"] for r in rs]), 2),
+                        f"{fmt(med([r['server_cpu_us'] for r in rs]), 0)}: {fmt(med([r['server_user_us'] for r in rs]), 0)} + {fmt(med([r['server_sys_us'] for r in rs]), 0)}",
+                        ", ".join(fmt(r["cores_other"], 2) for r in rs),
+                        f"{sum(r['non2xx'] for r in rs)} / {sum(r['sock_errors'] for r in rs)}",
+                    ]
+                )
+            )
     out.append("")
     ratio_rows = []
     for ep in eps:
@@ -303,13 +378,20 @@ def http_tables(rows, server, endpoints, limit, out, title, db="sqlite", cma="0"
             ratios = [cur[k]["rps"] / ref[k]["rps"] for k in common]
             qk = [k for k in common if quiet(cur[k], "cores_other", limit) and quiet(ref[k], "cores_other", limit)]
             q = [cur[k]["rps"] / ref[k]["rps"] for k in qk]
-            ratio_rows.append(row([
-                f"{st}/{base}", ep, ", ".join(fmt(x, 3) for x in ratios), f"**{fmt(med(ratios), 3)}**",
-                fmt(med([r["rps"] for r in cur.values()]) / med([r["rps"] for r in ref.values()]), 3),
-                fmt(max(r["rps"] for r in cur.values()) / max(r["rps"] for r in ref.values()), 3),
-                f"{fmt(med(q), 3)} ({len(q)})",
-                fmt(med([r["server_cpu_us"] for r in cur.values()]) / med([r["server_cpu_us"] for r in ref.values()]), 2),
-            ]))
+            ratio_rows.append(
+                row(
+                    [
+                        f"{st}/{base}",
+                        ep,
+                        ", ".join(fmt(x, 3) for x in ratios),
+                        f"**{fmt(med(ratios), 3)}**",
+                        fmt(med([r["rps"] for r in cur.values()]) / med([r["rps"] for r in ref.values()]), 3),
+                        fmt(max(r["rps"] for r in cur.values()) / max(r["rps"] for r in ref.values()), 3),
+                        f"{fmt(med(q), 3)} ({len(q)})",
+                        fmt(med([r["server_cpu_us"] for r in cur.values()]) / med([r["server_cpu_us"] for r in ref.values()]), 2),
+                    ]
+                )
+            )
     if ratio_rows:
         out.append(
             f"Throughput ratios: per round = the stack's req/s / the other stack's req/s in the same round; "
@@ -347,10 +429,21 @@ def inproc_tables(rows, others, limit, out):
                 if not rs:
                     continue
                 us = [r["us_per_req"] for r in rs]
-                out.append(row([
-                    mode, ep, rs[0]["n"], st, ", ".join(fmt(x, 1) for x in us), fmt(med(us), 1), f"{fmt(spread(us))}%",
-                    fmt(med([r["cpu_us_per_req"] for r in rs]), 1), ", ".join(fmt(r["other_cores"], 2) for r in rs),
-                ]))
+                out.append(
+                    row(
+                        [
+                            mode,
+                            ep,
+                            rs[0]["n"],
+                            st,
+                            ", ".join(fmt(x, 1) for x in us),
+                            fmt(med(us), 1),
+                            f"{fmt(spread(us))}%",
+                            fmt(med([r["cpu_us_per_req"] for r in rs]), 1),
+                            ", ".join(fmt(r["other_cores"], 2) for r in rs),
+                        ]
+                    )
+                )
     out.append("")
     ratio_rows = []
     for mode in modes:
@@ -367,12 +460,21 @@ def inproc_tables(rows, others, limit, out):
                 q = [cur[k]["us_per_req"] / ref[k]["us_per_req"] for k in qk]
                 c = med([r["us_per_req"] for r in cur.values()])
                 b = med([r["us_per_req"] for r in ref.values()])
-                ratio_rows.append(row([
-                    mode, ep, f"{st}/{base}", f"**{fmt(c / b, 2)}**", f"**{fmt(c - b, 1)}**",
-                    ", ".join(fmt(x, 2) for x in per_round), ", ".join(fmt(x, 0) for x in added),
-                    fmt(min(r["us_per_req"] for r in cur.values()) / min(r["us_per_req"] for r in ref.values()), 2),
-                    f"{fmt(med(q), 2)} ({len(q)})",
-                ]))
+                ratio_rows.append(
+                    row(
+                        [
+                            mode,
+                            ep,
+                            f"{st}/{base}",
+                            f"**{fmt(c / b, 2)}**",
+                            f"**{fmt(c - b, 1)}**",
+                            ", ".join(fmt(x, 2) for x in per_round),
+                            ", ".join(fmt(x, 0) for x in added),
+                            fmt(min(r["us_per_req"] for r in cur.values()) / min(r["us_per_req"] for r in ref.values()), 2),
+                            f"{fmt(med(q), 2)} ({len(q)})",
+                        ]
+                    )
+                )
     if ratio_rows:
         out.append(
             f"Per-request cost ratios (medians over rounds; added = difference of the medians, "
@@ -393,11 +495,15 @@ def inproc_tables(rows, others, limit, out):
             if ls:
                 x = ls[-1]
                 per = x["log_lines"] / x["requests"] if x["requests"] else 0
-                out.append(f"- {st}: {x['log_lines']:,} lines / {x['requests']:,} requests = {per:.2f} lines per request, {x['log_bytes']:,} bytes")
+                out.append(
+                    f"- {st}: {x['log_lines']:,} lines / {x['requests']:,} requests = {per:.2f} lines per request, {x['log_bytes']:,} bytes"
+                )
         out.append("")
     missing = sorted({(x["stack"], x["endpoint"]) for x in others if x.get("kind") == "inproc-missing"})
     if missing:
-        out.append("Endpoints not served (404) by the installed version, so not measured: " + ", ".join(f"{s} {e}" for s, e in missing) + "\n")
+        out.append(
+            "Endpoints not served (404) by the installed version, so not measured: " + ", ".join(f"{s} {e}" for s, e in missing) + "\n"
+        )
     caps = [x for x in others if x.get("kind") == "observe-capabilities"]
     if caps:
         c = caps[-1]
@@ -419,11 +525,22 @@ def mem_table(rows, out):
     out.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (STACK_ORDER.index(r["stack"]) if r["stack"] in STACK_ORDER else 9, r["round"])):
         w, a, s, z = (r[k] / 1024 for k in ("rss_warm_kb", "rss_requests_kb", "rss_storm_kb", "rss_settled_kb"))
-        out.append(row([
-            r["stack"], r["round"], fmt(w, 1), f"{fmt(a, 1)} ({a - w:+.1f})", f"{r['requests']:,}", f"{fmt(s, 1)} ({s - a:+.1f})",
-            f"{r['errors']:,} ({r.get('errors_5xx', '?')})", f"{fmt(z, 1)} ({z - w:+.1f})", r.get("same_worker", "?"),
-            r.get("stored", "-").replace(",", ", "),
-        ]))
+        out.append(
+            row(
+                [
+                    r["stack"],
+                    r["round"],
+                    fmt(w, 1),
+                    f"{fmt(a, 1)} ({a - w:+.1f})",
+                    f"{r['requests']:,}",
+                    f"{fmt(s, 1)} ({s - a:+.1f})",
+                    f"{r['errors']:,} ({r.get('errors_5xx', '?')})",
+                    f"{fmt(z, 1)} ({z - w:+.1f})",
+                    r.get("same_worker", "?"),
+                    r.get("stored", "-").replace(",", ", "),
+                ]
+            )
+        )
     out.append("")
 
 

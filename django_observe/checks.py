@@ -35,6 +35,7 @@ def _error(check_id: str, message: str) -> Error:
 def _warning(check_id: str, message: str) -> Warning:
     return Warning(message, hint=CHECK_IDS[check_id][1], id=check_id)
 
+
 # Middleware that must not run before ours: they redirect, answer or authenticate
 # before we can give the request its id, and they would turn health probes into 301/302/403.
 _MUST_COME_AFTER = (
@@ -55,7 +56,12 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
     if log_file:
         directory = os.path.dirname(os.path.abspath(log_file))
         if "\x00" in log_file or not (os.path.isdir(directory) and os.access(directory, os.W_OK)) or os.path.isdir(log_file):
-            found.append(_error("django_observe.E002", f"OBSERVE['LOG_FILE'] cannot be written: {directory!r} is not a writable directory (or the path is a directory)."))
+            found.append(
+                _error(
+                    "django_observe.E002",
+                    f"OBSERVE['LOG_FILE'] cannot be written: {directory!r} is not a writable directory (or the path is a directory).",
+                )
+            )
     return found
 
 
@@ -91,7 +97,9 @@ def check_middleware(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> 
     """W010 missing, W011 placed after middleware that must come after it."""
     ours = _position(MIDDLEWARE_PATH)
     if ours is None:
-        return [_warning("django_observe.W010", "ObserveMiddleware is not in MIDDLEWARE, so requests get no request id, access log or metrics.")]
+        return [
+            _warning("django_observe.W010", "ObserveMiddleware is not in MIDDLEWARE, so requests get no request id, access log or metrics.")
+        ]
     earlier = [path for path in _MUST_COME_AFTER if (position := _position(path)) is not None and position < ours]
     if earlier:
         return [
@@ -123,13 +131,22 @@ def check_metrics(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> lis
     found: list[CheckMessage] = []
     path = multiprocess_dir()
     if path and not (os.path.isdir(path) and os.access(path, os.W_OK)):
-        found.append(_error("django_observe.E022", "PROMETHEUS_MULTIPROC_DIR is set but is not a writable directory, so no metric can be recorded."))
+        found.append(
+            _error("django_observe.E022", "PROMETHEUS_MULTIPROC_DIR is set but is not a writable directory, so no metric can be recorded.")
+        )
     workers = configured_workers((Path(str(getattr(settings, "BASE_DIR", "."))),))
     if conf.METRICS_ENABLED and not path and workers is not None and workers[0] > 1:
-        found.append(_warning("django_observe.W021", f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts."))
+        found.append(
+            _warning(
+                "django_observe.W021",
+                f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts.",
+            )
+        )
     taken = _probe_paths() & {p.strip("/") for p in (conf.METRICS_PATH, *conf.METRICS_PATH_ALIASES)}
     if taken:
-        found.append(_warning("django_observe.W023", f"The metrics path {sorted(taken)[0]!r} is also a health probe path; the probe answers there."))
+        found.append(
+            _warning("django_observe.W023", f"The metrics path {sorted(taken)[0]!r} is also a health probe path; the probe answers there.")
+        )
     return found
 
 
@@ -142,13 +159,28 @@ def check_metrics_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any)
     conf = get_settings()
     found: list[CheckMessage] = []
     if _short_tokens(conf.METRICS_TOKENS):
-        found.append(_warning("django_observe.W024", f"{_short_tokens(conf.METRICS_TOKENS)} of OBSERVE['METRICS_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters."))
+        found.append(
+            _warning(
+                "django_observe.W024",
+                f"{_short_tokens(conf.METRICS_TOKENS)} of OBSERVE['METRICS_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters.",
+            )
+        )
     if not conf.METRICS_ENABLED or conf.ENVIRONMENT.lower() in _DEVELOPMENT_ENVIRONMENTS:
         return found
     if conf.METRICS_PUBLIC:
-        found.append(_warning("django_observe.W020", f"The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment {conf.ENVIRONMENT!r}: anyone can read your traffic, routes and errors."))
+        found.append(
+            _warning(
+                "django_observe.W020",
+                f"The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment {conf.ENVIRONMENT!r}: anyone can read your traffic, routes and errors.",
+            )
+        )
     elif not [t for t in conf.METRICS_TOKENS if t.strip()] and not conf.METRICS_ALLOWED_IPS:
-        found.append(_warning("django_observe.W022", "Metrics are recorded but Prometheus cannot read them: no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in)."))
+        found.append(
+            _warning(
+                "django_observe.W022",
+                "Metrics are recorded but Prometheus cannot read them: no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in).",
+            )
+        )
     return found
 
 
@@ -161,21 +193,36 @@ def check_errors(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
     found: list[CheckMessage] = []
     if conf.ERRORS_ENABLED and conf.ERRORS_DATABASE not in settings.DATABASES:
         shown = conf.ERRORS_DATABASE if len(conf.ERRORS_DATABASE) < 60 else conf.ERRORS_DATABASE[:57] + "..."
-        found.append(_error("django_observe.E041", f"OBSERVE['ERRORS_DATABASE'] = {shown!r} is not in DATABASES ({', '.join(map(repr, settings.DATABASES))})."))
+        found.append(
+            _error(
+                "django_observe.E041",
+                f"OBSERVE['ERRORS_DATABASE'] = {shown!r} is not in DATABASES ({', '.join(map(repr, settings.DATABASES))}).",
+            )
+        )
     if conf.SENTRY_BEFORE_SEND:
         try:
             hook = import_string(conf.SENTRY_BEFORE_SEND)
         except ImportError:
             hook = None
         if not callable(hook):
-            found.append(_error("django_observe.E042", f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported or is not callable."))
+            found.append(
+                _error(
+                    "django_observe.E042",
+                    f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported or is not callable.",
+                )
+            )
     return found
 
 
 def check_errors_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """W040 ERRORS_SYNC left on in a deployment."""
     if get_settings().ERRORS_SYNC:
-        return [_warning("django_observe.W040", "OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction (slower, and lost when ATOMIC_REQUESTS rolls it back).")]
+        return [
+            _warning(
+                "django_observe.W040",
+                "OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction (slower, and lost when ATOMIC_REQUESTS rolls it back).",
+            )
+        ]
     return []
 
 
@@ -190,18 +237,35 @@ def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
     deadline = conf.HEALTH_DEADLINE
     for spec in health_registry.build([]):
         if spec.timeout > deadline:
-            found.append(_warning("django_observe.W033", f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s)."))
+            found.append(
+                _warning(
+                    "django_observe.W033",
+                    f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s).",
+                )
+            )
     for package, setting in health_registry.missing_packages().items():
-        found.append(_warning("django_observe.W037", f"{setting} is set but the {package!r} package is not installed, so the {package} health check is left out."))
+        found.append(
+            _warning(
+                "django_observe.W037",
+                f"{setting} is set but the {package!r} package is not installed, so the {package} health check is left out.",
+            )
+        )
     known = health_registry.known_names()
     for name in dict.fromkeys(conf.HEALTH_DISABLED_CHECKS):
         if name not in known:
             shown = name if len(name) < 60 else name[:57] + "..."
-            found.append(_warning("django_observe.W035", f"OBSERVE['HEALTH_DISABLED_CHECKS'] has {shown!r}, which is not a check; known: {', '.join(sorted(known))}."))
+            found.append(
+                _warning(
+                    "django_observe.W035",
+                    f"OBSERVE['HEALTH_DISABLED_CHECKS'] has {shown!r}, which is not a check; known: {', '.join(sorted(known))}.",
+                )
+            )
     shadowed = {path: view for path in sorted(_probe_paths()) if (view := _site_view(path))}
     if shadowed:
         listed = ", ".join(f"'/{path}' ({view})" for path, view in shadowed.items())
-        found.append(_warning("django_observe.W034", f"Health probe paths are also URLs of your site, and the probe answers there first: {listed}."))
+        found.append(
+            _warning("django_observe.W034", f"Health probe paths are also URLs of your site, and the probe answers there first: {listed}.")
+        )
     return found
 
 
@@ -209,7 +273,12 @@ def check_health_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) 
     """W036 empty or short health tokens (deploy only)."""
     tokens = get_settings().HEALTH_TOKENS
     if _short_tokens(tokens):
-        return [_warning("django_observe.W036", f"{_short_tokens(tokens)} of OBSERVE['HEALTH_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters.")]
+        return [
+            _warning(
+                "django_observe.W036",
+                f"{_short_tokens(tokens)} of OBSERVE['HEALTH_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters.",
+            )
+        ]
     return []
 
 

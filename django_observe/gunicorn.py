@@ -80,9 +80,17 @@ def on_starting(server: Any) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    """gunicorn hook, in the master after a worker exited: drop its ``live*`` gauge files."""
-    if not _directory():
+    """gunicorn hook, in the master after a worker exited: drop its ``live*`` gauge files and fold
+    its counters and histograms into the archive files (``django_observe.multiproc``)."""
+    path = _directory()
+    if not path:
         return
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    from .multiproc import compact
+
+    multiprocess.mark_process_dead(worker.pid, path)
+    try:
+        compact(worker.pid, path)
+    except Exception:  # the master must outlive any file problem; the files stay and are still counted
+        server.log.exception("django-observe: could not fold the metric files of worker %s into the archive", worker.pid)

@@ -198,7 +198,9 @@ class ObserveMiddleware:
             if conf.METRICS_ENABLED:
                 metrics.request_finished(method, endpoint, response.status_code, duration, slow, exception)
             if conf.ACCESS_LOG:
-                _log_access(request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP, conf.ACCESS_LOG_PATH_AND_STATUS)
+                _log_access(
+                    request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP, conf.ACCESS_LOG_PATH_AND_STATUS
+                )
 
     def _finish_after_stream(self, request: HttpRequest, response: Any, began: float) -> None:
         """Streaming: the access line and the duration wait until the last chunk was sent."""

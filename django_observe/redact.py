@@ -77,9 +77,7 @@ class SecretWords:
             value = _URL_CREDENTIALS.sub(r"\1" + FILTERED + r"\3", value)
         if "bearer" in lowered or "basic" in lowered:
             value = _AUTH_SCHEME.sub(r"\1" + FILTERED, value)
-        if ("=" in value or ":" in value) and (
-            any(word in lowered for word in self.long) or any(word in lowered for word in self.short)
-        ):
+        if ("=" in value or ":" in value) and (any(word in lowered for word in self.long) or any(word in lowered for word in self.short)):
             value = self._quoted.sub(_keep_key_quoted, value)
             value = self._pair.sub(_keep_key, value)
         return value

@@ -24,8 +24,8 @@ from sentry_sdk.integrations.logging import ignore_logger
 
 from .conf import get_settings
 from .errors import capture
-from .guard import report
 from .errors.capture import SKIPPED_LOGGERS, ErrorLogHandler, capture_exception, capture_message, installed
+from .guard import report
 
 __all__ = ["SKIPPED_LOGGERS", "ErrorLogHandler", "capture_exception", "capture_message", "init_sentry", "installed"]
 
@@ -113,7 +113,12 @@ def init_sentry(**options: Any) -> None:
         except ImportError:
             # E042 in `manage.py check`. The hook may be the host's own scrubbing: without it,
             # nothing goes to Sentry (events are still stored locally, scrubbed by us).
-            report("sentry_setup", message=f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported, so nothing is sent to Sentry", exc_info=False, level=logging.ERROR)
+            report(
+                "sentry_setup",
+                message=f"OBSERVE['SENTRY_BEFORE_SEND'] = {conf.SENTRY_BEFORE_SEND!r} cannot be imported, so nothing is sent to Sentry",
+                exc_info=False,
+                level=logging.ERROR,
+            )
             options["dsn"] = ""
     current = sentry_sdk.get_client()
     foreign = current.is_active() and current is not _init.created

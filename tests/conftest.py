@@ -4,8 +4,8 @@ OBSERVE_REQUIRE_SERVICES=1 (set by scripts/test.sh, hence by CI): a missing serv
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 import shutil
+from collections.abc import Iterator
 
 import pytest
 

@@ -118,11 +118,34 @@ def running_server(
     port = free_port()
     bindir = Path(sys.executable).parent
     if kind == "gunicorn":
-        command = [str(bindir / "gunicorn"), "testproject.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-                   "--worker-class", "sync", "--timeout", "60", *extra_args]
+        command = [
+            str(bindir / "gunicorn"),
+            "testproject.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "60",
+            *extra_args,
+        ]
     elif kind == "uvicorn":
-        command = [str(bindir / "uvicorn"), "testproject.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(workers), "--no-access-log", "--lifespan", "off", *extra_args]
+        command = [
+            str(bindir / "uvicorn"),
+            "testproject.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            *extra_args,
+        ]
     else:
         raise ValueError(kind)
     log_path = Path(full_env["OBSERVE_STATE_DIR"]) / f"{kind}.log"

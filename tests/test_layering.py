@@ -2,7 +2,7 @@
 
 Layers, bottom to top; a module may import its own layer and those below, never one above:
 
-0. ``check_ids``, ``conf``, ``context``, ``guard``, ``_compat``, ``tokens``, ``redact`` (and the package's ``__init__``)
+0. ``check_ids``, ``conf``, ``context``, ``guard``, ``_compat``, ``tokens``, ``redact``, ``multiproc`` (and the package's ``__init__``)
 1. ``models``, ``metrics``, ``logging``, ``tracing``, ``migrations``
 2. ``errors``, ``health``, ``monitoring``, ``outbound``, ``observe`` (the public helpers), ``gunicorn``
 3. ``middleware``, ``urls``, ``checks``, ``sentry``, ``celery``
@@ -18,7 +18,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "django_observe"
 
 LAYERS: dict[str, int] = {
-    "__init__": 0, "check_ids": 0, "conf": 0, "context": 0, "guard": 0, "_compat": 0, "tokens": 0, "redact": 0,
+    "__init__": 0, "check_ids": 0, "conf": 0, "context": 0, "guard": 0, "_compat": 0, "tokens": 0, "redact": 0, "multiproc": 0,
     "models": 1, "metrics": 1, "logging": 1, "tracing": 1, "migrations": 1,
     "errors": 2, "health": 2, "monitoring": 2, "outbound": 2, "observe": 2, "gunicorn": 2,
     "middleware": 3, "urls": 3, "checks": 3, "sentry": 3, "celery": 3,
@@ -70,7 +70,9 @@ def test_imports_go_down_the_layers_only() -> None:
             for imported in targets:
                 layer = LAYERS.get(_room(imported), 0)
                 if layer > own:
-                    upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({_room(module)}, layer {own}) imports {imported} (layer {layer})")
+                    upward.append(
+                        f"{path.relative_to(PACKAGE.parent)}:{line} ({_room(module)}, layer {own}) imports {imported} (layer {layer})"
+                    )
     assert upward == []
 
 
@@ -89,7 +91,9 @@ def test_no_private_name_is_imported_or_used_across_modules() -> None:
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("django_observe")):
                 our_modules.update(alias.asname or alias.name for alias in node.names)
             elif isinstance(node, ast.Import):
-                our_modules.update((alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name.startswith("django_observe"))
+                our_modules.update(
+                    (alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name.startswith("django_observe")
+                )
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)
@@ -103,5 +107,9 @@ def test_no_private_name_is_imported_or_used_across_modules() -> None:
 
 
 def test_no_module_is_over_400_lines() -> None:
-    long = {str(path.relative_to(PACKAGE.parent)): n for _, path in _modules() if (n := len(path.read_text().splitlines())) > 400 and "migrations" not in path.parts}
+    long = {
+        str(path.relative_to(PACKAGE.parent)): n
+        for _, path in _modules()
+        if (n := len(path.read_text().splitlines())) > 400 and "migrations" not in path.parts
+    }
     assert long == {}

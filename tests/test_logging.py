@@ -23,7 +23,11 @@ def test_access_line_has_the_documented_fields(client: Client, json_logs) -> Non
     assert EVERY_LINE <= set(line)
     assert {k: line[k] for k in STATIC_FIELDS} == STATIC_FIELDS
     assert (line["request_id"], line["method"], line["route"], line["code"], line["level"]) == (
-        "fields-1", "GET", "items/<int:pk>/", 200, "info",
+        "fields-1",
+        "GET",
+        "items/<int:pk>/",
+        200,
+        "info",
     )
     assert line["logger"] == "django_observe.request"
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
@@ -132,8 +136,12 @@ def test_extra_redact_keys_add_to_the_defaults(json_logs) -> None:
 
 
 def test_secrets_posted_in_a_form_never_reach_the_logs(client: Client, json_logs) -> None:
-    client.post("/login-form/?token=qs-secret-token", {"username": "bob", "password": "posted-secret-pw"},
-                HTTP_AUTHORIZATION="Bearer header-secret", HTTP_COOKIE="sessionid=cookie-secret")
+    client.post(
+        "/login-form/?token=qs-secret-token",
+        {"username": "bob", "password": "posted-secret-pw"},
+        HTTP_AUTHORIZATION="Bearer header-secret",
+        HTTP_COOKIE="sessionid=cookie-secret",
+    )
     Client(raise_request_exception=False).post(
         "/boom/?api_key=qs-secret-key", {"password": "posted-secret-pw"}, HTTP_COOKIE="csrftoken=cookie-secret-csrf"
     )
@@ -271,7 +279,7 @@ def test_user_id_in_async_view_after_auser(django_user_model, json_logs) -> None
 def test_access_line_fast_path_writes_the_same_line_as_the_logging_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """With our handler alone on the root the access line skips LogRecord; the line must not change."""
     from django_observe import context
-    from django_observe.logging import ObserveFormatter, ObserveHandler, sole_observe_handler, log_access
+    from django_observe.logging import ObserveFormatter, ObserveHandler, log_access, sole_observe_handler
 
     root = logging.getLogger()
     saved = root.handlers[:]

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_contains_templates_static_and_migrations(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     [wheel] = tmp_path.glob("django_observe-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

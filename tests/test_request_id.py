@@ -107,9 +107,17 @@ def _environ(path: str, request_id: str) -> dict:  # type: ignore[type-arg]
     import io
 
     return {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "testserver", "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver", "HTTP_X_REQUEST_ID": request_id, "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(), "SERVER_PROTOCOL": "HTTP/1.1",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "HTTP_X_REQUEST_ID": request_id,
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "SERVER_PROTOCOL": "HTTP/1.1",
     }
 
 
@@ -129,7 +137,7 @@ def test_200_concurrent_wsgi_requests_each_see_only_their_id(json_logs) -> None:
                 body = b"".join(response)
                 response.close()
                 assert request_id.encode() in body
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(batch,)) for batch in range(20)]

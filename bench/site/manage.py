@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for the benchmark project. Pick the stack with STACK=bare|peers|observe."""
+
 import os
 import sys
 

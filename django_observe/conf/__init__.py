@@ -50,6 +50,7 @@ __all__ = [
 
 logger = logging.getLogger("django_observe")
 
+
 def _env_value(option: Option) -> Any:
     """The option's env var, converted to the default's type; a bad string stays a string so problems() names it."""
     raw = os.environ.get(option.env) if option.env else None
@@ -123,11 +124,7 @@ def unknown_keys(user: Any = None) -> list[tuple[str, str | None]]:
         user = _user_dict()
     if not isinstance(user, Mapping):
         return []
-    return [
-        (str(key), next(iter(difflib.get_close_matches(str(key), DEFAULTS, n=1)), None))
-        for key in user
-        if key not in DEFAULTS
-    ]
+    return [(str(key), next(iter(difflib.get_close_matches(str(key), DEFAULTS, n=1)), None)) for key in user if key not in DEFAULTS]
 
 
 _FIELD_TYPES = {field.name: field.type for field in dataclasses.fields(ObserveSettings)}
@@ -258,7 +255,7 @@ def render_reference() -> str:
         "the key in `OBSERVE`, then its environment variable (when it has one), then the default.",
         "A wrong type or value fails `manage.py check` (ids in [checks](checks.md)); servers run no checks,",
         "so at run time the key takes its default and one ERROR line names it (counted in",
-        "`observe_internal_errors_total{component=\"settings\"}`).",
+        '`observe_internal_errors_total{component="settings"}`).',
         "",
     ]
     sections: dict[str, list[tuple[str, Option]]] = {}

@@ -31,10 +31,7 @@ def string(key: str, value: Any) -> str | None:
 def string_list(key: str, value: Any) -> str | None:
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return None
-    return (
-        f"OBSERVE['{key}'] must be a list of strings, got {got(value)}. "
-        f"Use e.g. OBSERVE = {{'{key}': ['value']}}, or [] for none."
-    )
+    return f"OBSERVE['{key}'] must be a list of strings, got {got(value)}. Use e.g. OBSERVE = {{'{key}': ['value']}}, or [] for none."
 
 
 def choice(*choices: str) -> Validator:

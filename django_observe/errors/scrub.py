@@ -26,7 +26,9 @@ __all__ = ["FILTERED", "MAX_DEPTH", "is_secret_key", "scrub_event", "scrub_strin
 # Keys of the event's own structure: never secret, never filtered (a "cookies" field would
 # otherwise swallow its section by name; cookies are filtered below, value by value).
 # "public_key": the DSN's public part in the trace context (dynamic sampling); Sentry needs it and it is not secret.
-_STRUCTURAL = frozenset({"exception", "values", "stacktrace", "frames", "breadcrumbs", "contexts", "request", "logentry", "cookies", "public_key"})
+_STRUCTURAL = frozenset(
+    {"exception", "values", "stacktrace", "frames", "breadcrumbs", "contexts", "request", "logentry", "cookies", "public_key"}
+)
 _ALWAYS_SECRET_HEADERS = secret_words(("authorization", "cookie", "x_api_key", "proxy_authorization", "x_csrftoken", "x_auth_token"))
 
 

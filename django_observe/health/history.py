@@ -50,7 +50,7 @@ _last_prune = 0.0
 
 def bucket_start(moment: datetime.datetime, period: str) -> datetime.datetime:
     """The start of the minute/hour/day (UTC) containing ``moment``."""
-    moment = moment.astimezone(datetime.timezone.utc)
+    moment = moment.astimezone(datetime.UTC)
     if period == "minute":
         return moment.replace(second=0, microsecond=0)
     if period == "hour":
@@ -117,22 +117,33 @@ def _update_rollups(result: CheckResult, moment: datetime.datetime) -> None:
             try:
                 with transaction.atomic():
                     HealthRollup.objects.create(
-                        check_name=result.name, period=period, bucket_start=start, count=1, failures=failed,
-                        warnings=warned, total_ms=duration_ms, max_ms=duration_ms, p95_ms=duration_ms, updated_at=now,
+                        check_name=result.name,
+                        period=period,
+                        bucket_start=start,
+                        count=1,
+                        failures=failed,
+                        warnings=warned,
+                        total_ms=duration_ms,
+                        max_ms=duration_ms,
+                        p95_ms=duration_ms,
+                        updated_at=now,
                     )
                 continue
             except IntegrityError:
                 rows.update(
-                    count=F("count") + 1, failures=F("failures") + failed, warnings=F("warnings") + warned,
-                    total_ms=F("total_ms") + duration_ms, max_ms=Greatest(F("max_ms"), duration_ms),
+                    count=F("count") + 1,
+                    failures=F("failures") + failed,
+                    warnings=F("warnings") + warned,
+                    total_ms=F("total_ms") + duration_ms,
+                    max_ms=Greatest(F("max_ms"), duration_ms),
                 )
         if period == "day":
             rows = rows.filter(updated_at__lt=now - DAY_P95_REFRESH)
         end = start + PERIODS[period]
         if rows.exists():
-            durations = HealthCheckResult.objects.filter(
-                check_name=result.name, checked_at__gte=start, checked_at__lt=end
-            ).values_list("duration_ms", flat=True)
+            durations = HealthCheckResult.objects.filter(check_name=result.name, checked_at__gte=start, checked_at__lt=end).values_list(
+                "duration_ms", flat=True
+            )
             rows.update(p95_ms=percentile(list(durations), 95), updated_at=now)
 
 

@@ -99,7 +99,10 @@ def builtin_specs() -> list[tuple[str, Callable[[], HealthCheck], bool]]:
 def missing_packages() -> dict[str, str]:
     """package -> the setting that asks for its check, for each optional package a configured check needs but
     that is not installed (W037): the check is left out rather than failing every readiness probe."""
-    wanted = {"redis": "REDIS_URL" if redis_url_setting() else "", "celery": "CELERY_BROKER_URL" if getattr(settings, "CELERY_BROKER_URL", "") else ""}
+    wanted = {
+        "redis": "REDIS_URL" if redis_url_setting() else "",
+        "celery": "CELERY_BROKER_URL" if getattr(settings, "CELERY_BROKER_URL", "") else "",
+    }
     return {package: setting for package, setting in wanted.items() if setting and importlib.util.find_spec(package) is None}
 
 

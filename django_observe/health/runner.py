@@ -315,9 +315,7 @@ def _close_connections() -> None:
 
 
 def _json_safe(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str)) or (
-        isinstance(value, (list, dict)) and len(repr(value)) < 1000
-    )
+    return value is None or isinstance(value, (bool, int, float, str)) or (isinstance(value, (list, dict)) and len(repr(value)) < 1000)
 
 
 # --- the process-wide runner and the summaries -------------------------------------------

@@ -26,9 +26,30 @@ _RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__
 # Keys we write ourselves: never secret, never scanned (keeps redaction cheap per line).
 _OWN_KEYS = frozenset(
     {
-        "level", "logger", "timestamp", "request_id", "user_id", "service", "environment",
-        "version", "request", "method", "route", "code", "duration_ms", "slow", "ip", "task_id",
-        "task_name", "status_code", "path", "trace_id", "span_id", "module", "function", "line",
+        "level",
+        "logger",
+        "timestamp",
+        "request_id",
+        "user_id",
+        "service",
+        "environment",
+        "version",
+        "request",
+        "method",
+        "route",
+        "code",
+        "duration_ms",
+        "slow",
+        "ip",
+        "task_id",
+        "task_name",
+        "status_code",
+        "path",
+        "trace_id",
+        "span_id",
+        "module",
+        "function",
+        "line",
     }
 )
 
@@ -205,7 +226,9 @@ def escaped_traceback(exc_info: Any) -> str:
         seen.add(id(current))
         own.update(current.format_exception_only())
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
-    return "".join(escape_controls(chunk[:-1]) + "\n" if chunk in own and chunk.endswith("\n") else chunk for chunk in te.format()).rstrip("\n")
+    return "".join(escape_controls(chunk[:-1]) + "\n" if chunk in own and chunk.endswith("\n") else chunk for chunk in te.format()).rstrip(
+        "\n"
+    )
 
 
 def console_safe(event: dict[str, Any]) -> dict[str, Any]:
@@ -252,6 +275,8 @@ def configure_structlog() -> None:
     )
 
 
-def _to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> tuple[tuple[MutableMapping[str, Any]], dict[str, Any]]:
+def _to_stdlib(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> tuple[tuple[MutableMapping[str, Any]], dict[str, Any]]:
     """Hand the event dict to the stdlib logger as the record's msg (what ObserveFormatter reads)."""
     return (event_dict,), {}

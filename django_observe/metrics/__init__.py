@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from .api import counter, gauge, histogram
 from ..guard import report
+from .api import counter, gauge, histogram
 from .core import get_metrics, internal_error, multiprocess_dir, request_finished, request_started
 from .definitions import KNOWN_METHODS, OTHER_METHOD, SPECS, UNRESOLVED_ENDPOINT
 

@@ -2,4 +2,4 @@
 
 from .definitions import render_reference
 
-print(render_reference(), end="")  # noqa: T201  (the docs generator writes to stdout)
+print(render_reference(), end="")

@@ -58,7 +58,9 @@ def instrument(cache: BaseCache, alias: str) -> BaseCache:
         name: getattr(cache, name) for name in ("get", "get_many", "set", "add", "set_many", "delete", "delete_many")
     }
 
-    def counted(name: str, operation: str, outcome: Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[str, int, Any]]) -> Callable[..., Any]:
+    def counted(
+        name: str, operation: str, outcome: Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[str, int, Any]]
+    ) -> Callable[..., Any]:
         original = originals[name]
 
         @functools.wraps(original)

@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, ProcessCollector, mul
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .. import multiproc
 from .definitions import SPECS_BY_NAME
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,19 @@ class WorkersCollector(Collector):
         yield GaugeMetricFamily(self.uptime_name, core_doc("uptime_seconds"), value=max(time.time() - oldest, 0.0))
 
 
+class FilesCollector(multiprocess.MultiProcessCollector):
+    """prometheus_client's multiprocess collector, reading every file under the directory's shared lock:
+    a dead worker's files being folded into the archive (``multiproc.compact``) are counted once."""
+
+    def __init__(self, registry: CollectorRegistry, path: str) -> None:
+        super().__init__(registry, path=path)
+        self.directory = path
+
+    def collect(self) -> Iterable[Metric]:
+        with multiproc.locked(self.directory):
+            return list(super().collect())
+
+
 _registry_lock = threading.Lock()
 _multiprocess_registries: dict[tuple[str, str], CollectorRegistry] = {}
 #: Collectors computed at scrape time from shared state (e.g. ``auth.ActiveUsersCollector``, from the
@@ -145,7 +159,7 @@ def scrape_registry(path: str | None, namespace: str) -> Collector:
         registry = _multiprocess_registries.get((path, namespace))
         if registry is None:
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry, path=path)
+            FilesCollector(registry, path=path)
             registry.register(WorkersCollector(path, namespace))
             for collector in _scrape_time:
                 registry.register(collector)

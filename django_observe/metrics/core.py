@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
@@ -175,9 +174,7 @@ def request_started() -> None:
     (_state.current or _build()).in_progress.inc()
 
 
-def request_finished(
-    method: str, endpoint: str, status_code: int, duration: float, slow: bool, exception: BaseException | None
-) -> None:
+def request_finished(method: str, endpoint: str, status_code: int, duration: float, slow: bool, exception: BaseException | None) -> None:
     """A request left ObserveMiddleware (or its streamed body ended): count and time it once."""
     metrics = _state.current or _build()
     metrics.in_progress.dec()

@@ -362,7 +362,7 @@ _API_DOCS = [
     "def place_order(order):",
     "    with CHECKOUT.time():",
     "        ...",
-    '    ORDERS.labels(order.payment).inc()',
+    "    ORDERS.labels(order.payment).inc()",
     "```",
     "",
     "Keep label values bounded (a fixed set, never ids, paths or user input). Under a multiprocess server",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
@@ -64,7 +63,10 @@ def test_detail_actions_resolve_mute_reopen_write_history(admin_client: Client, 
     group.refresh_from_db()
     assert group.status == "unresolved"
     assert list(group.changes.order_by("pk").values_list("kind", "actor")) == [
-        ("created", ""), ("resolved", "admin"), ("muted", "admin"), ("reopened", "admin"),
+        ("created", ""),
+        ("resolved", "admin"),
+        ("muted", "admin"),
+        ("reopened", "admin"),
     ]
 
 

@@ -19,10 +19,14 @@ pytestmark = pytest.mark.django_db
 def make_group(name: str, last_seen_days_ago: float, event_days_ago: list[float]) -> ErrorGroup:
     now = timezone.now()
     seen = now - timedelta(days=last_seen_days_ago)
-    group = ErrorGroup.objects.create(fingerprint=name.ljust(64, "0"), title=name, first_seen=seen, last_seen=seen, count=len(event_days_ago))
+    group = ErrorGroup.objects.create(
+        fingerprint=name.ljust(64, "0"), title=name, first_seen=seen, last_seen=seen, count=len(event_days_ago)
+    )
     for days in event_days_ago:
         ErrorEvent.objects.create(group=group, event_id=uuid.uuid4(), timestamp=now - timedelta(days=days))
-    ErrorGroupHourly.objects.create(group=group, hour=(now - timedelta(days=last_seen_days_ago)).replace(minute=0, second=0, microsecond=0), count=1)
+    ErrorGroupHourly.objects.create(
+        group=group, hour=(now - timedelta(days=last_seen_days_ago)).replace(minute=0, second=0, microsecond=0), count=1
+    )
     return group
 
 
@@ -81,9 +85,17 @@ def test_system_checks_for_errors(settings: Any) -> None:
     assert [message.id for message in found] == ["django_observe.E040", "django_observe.E041", "django_observe.E042"]
     assert "not a dsn" not in found[0].msg  # a DSN carries a key: never echoed
     assert found[1] == Error(
-        "OBSERVE['ERRORS_DATABASE'] = 'nope' is not in DATABASES ('default').", hint=CHECK_IDS["django_observe.E041"][1], id="django_observe.E041"
+        "OBSERVE['ERRORS_DATABASE'] = 'nope' is not in DATABASES ('default').",
+        hint=CHECK_IDS["django_observe.E041"][1],
+        id="django_observe.E041",
     )
-    settings.OBSERVE = {**settings.OBSERVE, "SENTRY_DSN": "https://key@o1.ingest.sentry.io/2", "ERRORS_DATABASE": "default", "SENTRY_BEFORE_SEND": "", "ERRORS_SYNC": True}
+    settings.OBSERVE = {
+        **settings.OBSERVE,
+        "SENTRY_DSN": "https://key@o1.ingest.sentry.io/2",
+        "ERRORS_DATABASE": "default",
+        "SENTRY_BEFORE_SEND": "",
+        "ERRORS_SYNC": True,
+    }
     assert check_errors(None) == []
     assert [message.id for message in check_errors_deploy(None)] == ["django_observe.W040"]
 

@@ -29,7 +29,10 @@ def test_json_and_form_bodies_left_as_strings_are_parsed_and_filtered() -> None:
 
 def test_headers_with_dashes_cookies_and_custom_keys_are_filtered() -> None:
     event = {
-        "request": {"headers": {"X-Api-Key": "k", "Authorization": "Bearer t", "Accept": "text/html"}, "cookies": {"theme": "dark", "sessionid": "s"}},
+        "request": {
+            "headers": {"X-Api-Key": "k", "Authorization": "Bearer t", "Accept": "text/html"},
+            "cookies": {"theme": "dark", "sessionid": "s"},
+        },
         "extra": {"stripe_secret": "sk_live", "count": 3},
     }
     scrub_event(event, (*WORDS, "stripe"))
@@ -54,7 +57,10 @@ def test_structure_keys_survive_and_plain_text_is_untouched() -> None:
 
 def test_the_trace_contexts_public_key_is_not_a_secret() -> None:
     """QA finding F14: Sentry's dynamic sampling needs the DSN's public key; "key" must not swallow it."""
-    event = {"contexts": {"trace": {"dynamic_sampling_context": {"public_key": "abcdef0123456789", "trace_id": "t1"}}}, "extra": {"api_key": "k"}}
+    event = {
+        "contexts": {"trace": {"dynamic_sampling_context": {"public_key": "abcdef0123456789", "trace_id": "t1"}}},
+        "extra": {"api_key": "k"},
+    }
     scrub_event(event, WORDS)
     assert event["contexts"]["trace"]["dynamic_sampling_context"]["public_key"] == "abcdef0123456789"
     assert event["extra"]["api_key"] == FILTERED

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sentry_sdk
-from django.test import Client, override_settings
+from django.test import Client
 
 from django_observe import sentry
 from django_observe.models import ErrorEvent, ErrorGroup

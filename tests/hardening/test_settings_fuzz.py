@@ -41,7 +41,13 @@ def _variants(default: Any, scale: int = 100) -> dict[str, Any]:
         return {"wrong type": 123, "empty": "", "negative": -1, "huge": "x" * (1000 * scale), "unicode": UNICODE}
     if isinstance(default, list):
         return {"wrong type": "abc", "empty": [], "negative": [-1], "huge": ["x" * (10 * scale)] * (10 * scale), "unicode": [UNICODE]}
-    return {"wrong type": ["x"], "empty": {}, "negative": {"x": -1}, "huge": {f"k{i}": "no.such.Check" for i in range(2 * scale)}, "unicode": {UNICODE: UNICODE}}
+    return {
+        "wrong type": ["x"],
+        "empty": {},
+        "negative": {"x": -1},
+        "huge": {f"k{i}": "no.such.Check" for i in range(2 * scale)},
+        "unicode": {UNICODE: UNICODE},
+    }
 
 
 CASES = [(key, kind, value) for key, option in DEFAULTS.items() for kind, value in _variants(option.default).items()]

@@ -24,13 +24,21 @@ def _history(now: datetime.datetime) -> None:
     for minutes_ago in range(600, 0, -20):
         at = now - datetime.timedelta(minutes=minutes_ago)
         failing = 220 <= minutes_ago <= 260
-        result = CheckResult("search", "fail" if failing else "pass", 0.01 + minutes_ago / 60000, True,
-                             "search is down" if failing else "", "ConnectionError" if failing else "")
+        result = CheckResult(
+            "search",
+            "fail" if failing else "pass",
+            0.01 + minutes_ago / 60000,
+            True,
+            "search is down" if failing else "",
+            "ConnectionError" if failing else "",
+        )
         history.record([result, CheckResult("ok", "pass", 0.002, True)], trigger="test", started_at=at)
 
 
 def test_health_page_shows_status_uptime_chart_incidents_and_runs(admin_client: Client, observe: Callable[..., None]) -> None:
-    observe({"search": P + "Counting", "ok": P + "Counting", "queue": {"check": P + "Warns", "critical": False}}, HEALTH_FAILURE_THRESHOLD=3)
+    observe(
+        {"search": P + "Counting", "ok": P + "Counting", "queue": {"check": P + "Warns", "critical": False}}, HEALTH_FAILURE_THRESHOLD=3
+    )
     _history(timezone.now())
     response = admin_client.get(URL)
     assert response.status_code == 200
@@ -45,9 +53,9 @@ def test_health_page_shows_status_uptime_chart_incidents_and_runs(admin_client: 
     assert "100.00 %" in rows["ok"]
     assert re.search(r'<polyline class="avg" points="[\d., ]+">', rows["search"])
     assert 'class="failure"' in rows["search"] and 'class="failure"' not in rows["ok"]
-    recent = html[html.index('id="recent-incidents"'):html.index('id="recent-runs"')]
+    recent = html[html.index('id="recent-incidents"') : html.index('id="recent-runs"')]
     assert "search" in recent and "ConnectionError" in recent
-    runs = html[html.index('id="recent-runs"'):]
+    runs = html[html.index('id="recent-runs"') :]
     assert runs.count("/admin/django_observe/healthcheckrun/") == 20
     assert "<script" not in html.split('<div id="content-main"')[1]
 
@@ -56,7 +64,7 @@ def test_open_incident_is_listed(admin_client: Client, observe: Callable[..., No
     observe({"search": P + "Fails"}, HEALTH_FAILURE_THRESHOLD=1)
     history.record([CheckResult("search", "timeout", 2.0, True, "No answer within 2 s", "Timeout")], trigger="test")
     html = admin_client.get(URL).content.decode()
-    open_part = html[html.index('id="open-incidents"'):html.index('id="recent-incidents"')]
+    open_part = html[html.index('id="open-incidents"') : html.index('id="recent-incidents"')]
     assert "search" in open_part and "Timeout" in open_part
 
 

@@ -68,7 +68,11 @@ def test_incident_opens_after_threshold_failures_and_closes_on_recovery(observe:
     _record("fail", NOW + 3 * step)
     incident = HealthIncident.objects.get()
     assert (incident.started_at, incident.resolved_at, incident.first_error_class, incident.failure_count) == (
-        NOW + step, None, "ConnectionError", 3)
+        NOW + step,
+        None,
+        "ConnectionError",
+        3,
+    )
     _record("fail", NOW + 4 * step)
     _record("pass", NOW + 5 * step)
     incident.refresh_from_db()
@@ -104,7 +108,11 @@ def test_outage_and_recovery_through_the_command(observe: Callable[..., None], t
     incident = HealthIncident.objects.get()
     assert not incident.is_open and incident.failure_count == 2 and incident.first_message == "toggled off"
     assert list(HealthCheckRun.objects.order_by("started_at").values_list("status", flat=True)) == [
-        "healthy", "unhealthy", "unhealthy", "healthy"]
+        "healthy",
+        "unhealthy",
+        "unhealthy",
+        "healthy",
+    ]
 
 
 def test_prune_keeps_history_days(observe: Callable[..., None]) -> None:

@@ -100,13 +100,19 @@ def test_detailed_needs_a_token_or_staff(client: Client, observe: Callable[..., 
 
 
 @pytest.mark.django_db
-def test_detailed_accepts_a_staff_session_and_refuses_other_users(admin_client: Client, client: Client, observe: Callable[..., None]) -> None:
+def test_detailed_accepts_a_staff_session_and_refuses_other_users(
+    admin_client: Client, client: Client, observe: Callable[..., None]
+) -> None:
     observe({"search": P + "Fails"})
     response = admin_client.get("/health/detailed")
     assert response.status_code == 503
     assert response.json()["checks"]["search"] == {
-        "status": "fail", "critical": True, "response_time_ms": response.json()["checks"]["search"]["response_time_ms"],
-        "observed_value": None, "output": "search is down", "error_class": "ServiceUnavailable",
+        "status": "fail",
+        "critical": True,
+        "response_time_ms": response.json()["checks"]["search"]["response_time_ms"],
+        "observed_value": None,
+        "output": "search is down",
+        "error_class": "ServiceUnavailable",
     }
     client.force_login(User.objects.create_user("plain", password="x"))
     assert client.get("/health/detailed").status_code == 403

@@ -26,7 +26,7 @@ def _async_unsafe_until_flushed() -> Iterator[None]:
 
 
 @pytest.fixture
-def errors(observe: Any) -> None:
+def errors(observe: Any) -> None:  # noqa: F811  (the pytest fixture imported above)
     ErrorGroup.objects.all().delete()  # errors other tests logged earlier in this session (PostgreSQL keeps them)
     observe(ERRORS_SYNC=True)
     sentry.init_sentry()

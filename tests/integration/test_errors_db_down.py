@@ -64,7 +64,10 @@ def dropped() -> float:
 
 @pytest.mark.parametrize("sync", [True, False], ids=["inline", "writer-thread"])
 def test_unreachable_error_database_never_breaks_the_request(
-    sync: bool, unreachable_alias: str, observe: Any, caplog: pytest.LogCaptureFixture
+    sync: bool,
+    unreachable_alias: str,
+    observe: Any,  # noqa: F811  (the pytest fixture imported above)
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     observe(ERRORS_SYNC=sync, ERRORS_DATABASE=unreachable_alias)
     sentry.init_sentry()

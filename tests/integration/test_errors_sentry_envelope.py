@@ -43,7 +43,7 @@ def receiver() -> Iterator[EnvelopeReceiver]:
 
 
 @pytest.mark.django_db
-def test_event_reaches_sentry_scrubbed_with_request_id_and_is_stored(receiver: EnvelopeReceiver, observe: Any) -> None:
+def test_event_reaches_sentry_scrubbed_with_request_id_and_is_stored(receiver: EnvelopeReceiver, observe: Any) -> None:  # noqa: F811  (the pytest fixture imported above)
     ErrorGroup.objects.all().delete()  # errors other tests logged earlier in this session (PostgreSQL keeps them)
     observe(ERRORS_SYNC=True, SENTRY_DSN=receiver.dsn)
     sentry.init_sentry()
@@ -93,10 +93,15 @@ def test_full_sdk_integrations_under_a_real_server_send_one_event_and_store_it(r
             events = receiver.wait_for(1)
             time.sleep(0.5)  # a duplicate would arrive right behind the first
             deadline = time.monotonic() + 15
-            stored = query(env, "from django_observe.models import ErrorEvent\nresult = list(ErrorEvent.objects.values_list('request_id', flat=True))")
+            stored = query(
+                env, "from django_observe.models import ErrorEvent\nresult = list(ErrorEvent.objects.values_list('request_id', flat=True))"
+            )
             while not stored and time.monotonic() < deadline:
                 time.sleep(0.5)
-                stored = query(env, "from django_observe.models import ErrorEvent\nresult = list(ErrorEvent.objects.values_list('request_id', flat=True))")
+                stored = query(
+                    env,
+                    "from django_observe.models import ErrorEvent\nresult = list(ErrorEvent.objects.values_list('request_id', flat=True))",
+                )
     assert len(receiver.events) == 1
     sent = events[0]
     assert sent["tags"]["request_id"] == "rid-full-1"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import logging
 import time
 import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ STORM = 10_000
 PER_HOUR = 5
 
 
-def test_a_storm_is_counted_exactly_with_bounded_samples_and_memory(observe: Any) -> None:
+def test_a_storm_is_counted_exactly_with_bounded_samples_and_memory(observe: Any) -> None:  # noqa: F811  (the pytest fixture imported above)
     # The writer thread (the production path) with its own connection: hence a transactional test.
     ErrorGroup.objects.all().delete()  # errors other tests logged earlier in this session (PostgreSQL keeps them)
     observe(ERRORS_SYNC=False, ERRORS_EVENTS_PER_HOUR=PER_HOUR, ERRORS_QUEUE_SIZE=1000)

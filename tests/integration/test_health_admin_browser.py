@@ -28,7 +28,11 @@ def _async_unsafe_until_flushed() -> Iterator[None]:
 
 
 def test_staff_reads_status_uptime_chart_and_incidents(
-    live_server: Any, admin_user: Any, page: Any, observe: Callable[..., None], tmp_path: Any
+    live_server: Any,
+    admin_user: Any,
+    page: Any,
+    observe: Callable[..., None],  # noqa: F811  (the pytest fixture imported above)
+    tmp_path: Any,
 ) -> None:
     from playwright.sync_api import expect
 
@@ -37,10 +41,19 @@ def test_staff_reads_status_uptime_chart_and_incidents(
     for minutes_ago in range(300, 0, -15):
         failing = minutes_ago <= 30
         history.record(
-            [CheckResult("search", "fail" if failing else "pass", 0.02 + minutes_ago / 30000, True,
-                         "search is down" if failing else "", "ConnectionError" if failing else ""),
-             CheckResult("ok", "pass", 0.003, True)],
-            trigger="test", started_at=now - datetime.timedelta(minutes=minutes_ago),
+            [
+                CheckResult(
+                    "search",
+                    "fail" if failing else "pass",
+                    0.02 + minutes_ago / 30000,
+                    True,
+                    "search is down" if failing else "",
+                    "ConnectionError" if failing else "",
+                ),
+                CheckResult("ok", "pass", 0.003, True),
+            ],
+            trigger="test",
+            started_at=now - datetime.timedelta(minutes=minutes_ago),
         )
 
     page.goto(f"{live_server.url}/admin/")

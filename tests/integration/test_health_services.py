@@ -105,9 +105,26 @@ def celery_worker(broker_url: str) -> Iterator[str]:
     node = f"{queue}@localhost"
     env = server_env({"CELERY_BROKER_URL": broker_url, "CELERY_TASK_DEFAULT_QUEUE": queue})
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "testproject", "worker", "--pool=solo", "-Q", queue, "-n", node,
-         "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "testproject",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "-n",
+            node,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     app = Celery(broker=broker_url, set_as_current=False)
     try:
@@ -142,14 +159,18 @@ def test_every_check_passes_against_real_postgresql_redis_and_rabbitmq(
     with running_server("gunicorn", env=env) as server:
         status, body, _ = get(server.url + "/health/detailed", TOKEN)
         assert {name: check["status"] for name, check in body["checks"].items()} == {
-            name: "pass" for name in
-            ["database", "migrations", "cache", "redis", "celery_broker", "celery_workers", "storage", "disk", "memory"]
+            name: "pass"
+            for name in ["database", "migrations", "cache", "redis", "celery_broker", "celery_workers", "storage", "disk", "memory"]
         }, body
         assert (status, body["status"]) == (200, "healthy")
         assert body["checks"]["celery_workers"]["observed_value"] >= 1
         ready_status, ready = get(server.url + "/health/ready")[:2]
-        assert (ready_status, ready["status"], ready["ready"], ready["checks"]) == (200, "pass", True, {
-            "database": "pass", "migrations": "pass", "cache": "pass", "redis": "pass", "celery_broker": "pass"})
+        assert (ready_status, ready["status"], ready["ready"], ready["checks"]) == (
+            200,
+            "pass",
+            True,
+            {"database": "pass", "migrations": "pass", "cache": "pass", "redis": "pass", "celery_broker": "pass"},
+        )
         assert get(server.url + "/health")[1]["status"] == "healthy"
 
 
@@ -178,14 +199,16 @@ def test_ready_answers_503_within_the_deadline_when_dependencies_fail_or_hang(ki
             # The cache at a closed port, REDIS_URL at a Redis that never answers, the broker unreachable.
             "REDIS_URL": f"redis://127.0.0.1:{closed_port}/0",
             "CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}//",
-            "OBSERVE_JSON": json.dumps({
-                "HEALTH_TOKENS": [TOKEN],
-                "HEALTH_CHECK_TIMEOUT": CHECK_TIMEOUT,
-                "HEALTH_DEADLINE": DEADLINE,
-                # And a check that sleeps forever (no client timeout can free its thread).
-                "HEALTH_CHECKS": {"redis": {"url": f"redis://127.0.0.1:{hung_port}/0"}, "stuck": P + "Sleep"},
-                "HEALTH_DISABLED_CHECKS": ["celery_workers", "migrations", "storage"],
-            }),
+            "OBSERVE_JSON": json.dumps(
+                {
+                    "HEALTH_TOKENS": [TOKEN],
+                    "HEALTH_CHECK_TIMEOUT": CHECK_TIMEOUT,
+                    "HEALTH_DEADLINE": DEADLINE,
+                    # And a check that sleeps forever (no client timeout can free its thread).
+                    "HEALTH_CHECKS": {"redis": {"url": f"redis://127.0.0.1:{hung_port}/0"}, "stuck": P + "Sleep"},
+                    "HEALTH_DISABLED_CHECKS": ["celery_workers", "migrations", "storage"],
+                }
+            ),
         }
         # No migrate: an empty SQLite file answers SELECT 1, and the migrations check is off.
         with running_server(kind, env=env, migrate=False) as server:
@@ -234,12 +257,14 @@ def test_hundred_concurrent_ready_probes_run_each_check_once(kind: str, extra_ar
     env = {
         "REDIS_URL": "",
         "CELERY_BROKER_URL": "",
-        "OBSERVE_JSON": json.dumps({
-            "HEALTH_CACHE_SECONDS": 60,
-            "HEALTH_DEADLINE": 10.0,  # generous: 100 clients and the server share two busy cores
-            "HEALTH_CHECKS": {"counted": {"check": P + "Counting", "path": str(count_file), "delay": 0.5, "timeout": 10.0}},
-            "HEALTH_DISABLED_CHECKS": ["migrations"],
-        }),
+        "OBSERVE_JSON": json.dumps(
+            {
+                "HEALTH_CACHE_SECONDS": 60,
+                "HEALTH_DEADLINE": 10.0,  # generous: 100 clients and the server share two busy cores
+                "HEALTH_CHECKS": {"counted": {"check": P + "Counting", "path": str(count_file), "delay": 0.5, "timeout": 10.0}},
+                "HEALTH_DISABLED_CHECKS": ["migrations"],
+            }
+        ),
     }
     with running_server(kind, env=env, extra_args=extra_args, migrate=False) as server:
         barrier = threading.Barrier(100)

@@ -113,7 +113,29 @@ def test_a_killed_worker_keeps_its_counts_and_leaves_no_live_gauge(gunicorn_mp: 
     assert total(found, "http_requests_total", endpoint="fast/") == N
     assert value(found, "http_requests_in_progress") == 1
     assert not list(directory.glob(f"gauge_live*_{victim}.db"))
-    assert (directory / f"counter_{victim}.db").exists()  # its counts stay part of the total
+    # its counts stay part of the total, folded into the archive by child_exit
+    assert not (directory / f"counter_{victim}.db").exists() and (directory / "counter_archive.db").exists()
+
+
+def test_replaced_workers_are_folded_into_one_archive_and_totals_stay_exact(tmp_path: Path) -> None:
+    """--max-requests replaces workers all the time: their files must not pile up, and no count may be lost."""
+    directory = tmp_path / "prom"
+    directory.mkdir()
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("from django_observe.gunicorn import *  # on_starting, child_exit\n")
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(directory), "METRICS_TOKEN": TOKEN}
+    n = 150
+    with running_server("gunicorn", workers=2, env=env, extra_args=("-c", str(conf), "--max-requests", "20")) as server:
+        assert hammer([f"{server.url}/fast/"] * n, threads=4) == [200] * n
+        found = scrape_url(server.url)
+        assert total(found, "http_requests_total", endpoint="fast/") == n
+        assert total(found, "http_request_duration_seconds_count", endpoint="fast/") == n
+        assert total(found, "http_request_duration_seconds_bucket", endpoint="fast/", le="+Inf") == n
+        # ~8 workers were replaced; what stays is the archive and the files of the running workers
+        assert (directory / "counter_archive.db").exists() and (directory / "histogram_archive.db").exists()
+        running = {path.name.rsplit("_", 1)[1] for path in directory.glob("counter_*.db")} - {"archive.db"}
+        assert len(running) <= 2, sorted(p.name for p in directory.iterdir())
+        assert value(found, "http_requests_in_progress") == 1  # the scrape itself; replaced workers stopped counting
 
 
 def test_workers_without_the_directory_log_a_warning(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
         ("uvicorn", "/interleave-async/", "interleave async step", ()),
     ],
 )
-def test_200_concurrent_requests_each_log_only_their_own_id(tmp_path: Path, kind: str, path: str, step_event: str, extra_args: tuple[str, ...]) -> None:
+def test_200_concurrent_requests_each_log_only_their_own_id(
+    tmp_path: Path, kind: str, path: str, step_event: str, extra_args: tuple[str, ...]
+) -> None:
     log_file = tmp_path / "app.jsonl"
     env = {"LOG_FILE": str(log_file), "OBSERVE_STATE_DIR": str(tmp_path)}
     with running_server(kind, workers=2, env=env, extra_args=extra_args) as server:
@@ -42,7 +44,9 @@ def test_200_concurrent_requests_each_log_only_their_own_id(tmp_path: Path, kind
         with ThreadPoolExecutor(max_workers=32) as pool:
             results = list(pool.map(lambda request_id: _get(server.url + path, request_id), ids))
         status, replaced, _ = _get(server.url + "/fast/", REJECTED)
-    assert all(result[0] == 200 and result[1] == request_id and result[2] == request_id for result, request_id in zip(results, ids))
+    assert all(
+        result[0] == 200 and result[1] == request_id and result[2] == request_id for result, request_id in zip(results, ids, strict=True)
+    )
     lines = _lines(log_file)
     steps = [line for line in lines if line["event"] == step_event]
     assert len(steps) == 600
@@ -65,4 +69,3 @@ def test_error_responses_and_django_lines_carry_the_id_under_a_real_server(tmp_p
     lines = _lines(log_file)
     django_lines = {line["event"]: line["request_id"] for line in lines if line["logger"] == "django.request"}
     assert django_lines == {"Not Found: /does-not-exist/": "srv-404", "Internal Server Error: /boom/": "srv-500"}
-

@@ -42,7 +42,9 @@ def label_values(found: dict[Series, float], names: Iterable[str], label: str) -
 # --- real servers (tests/integration) ----------------------------------------------------------
 
 
-def fetch(url: str, token: str | None = TOKEN, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+def fetch(
+    url: str, token: str | None = TOKEN, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
     """GET ``url`` on a new connection: (status, headers, body); HTTP errors are returned, not raised."""
     import urllib.error
     import urllib.request

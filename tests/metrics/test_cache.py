@@ -48,8 +48,11 @@ def test_hits_misses_sets_and_deletes_are_counted() -> None:
 
 def test_a_backend_error_is_counted_and_raised() -> None:
     # A real Redis client against a closed port: the error the app sees is the real one.
-    closed = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
-              "OPTIONS": {"socket_connect_timeout": 0.2}}
+    closed = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2},
+    }
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "down": closed}):
         before = _ops("down")
         with pytest.raises(Exception) as raised:

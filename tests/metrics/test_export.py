@@ -18,7 +18,7 @@ from .helpers import TOKEN, samples
 pytestmark = pytest.mark.django_db
 
 
-def get(client: Client | None = None, path: str = "/metrics", **headers: str):  # noqa: ANN201
+def get(client: Client | None = None, path: str = "/metrics", **headers: str):
     return (client or Client()).get(path, **headers)
 
 

@@ -103,7 +103,13 @@ def test_nothing_is_imported_when_neither_is_used() -> None:
     package = Path(django_observe.__file__).parent
     for path in package.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(name.startswith("opentelemetry") for name in names), path
     code = (
         "import sys, os; sys.modules['opentelemetry'] = None; os.environ['DJANGO_SETTINGS_MODULE'] = 'testproject.settings';"

@@ -6,9 +6,8 @@ million requests stay affordable. Each leaf is its own route (its own endpoint l
 
 import math
 
-from django.urls import include, path
-
 from core import views
+from django.urls import include, path
 
 
 def _fanout(n: int) -> int:

@@ -2,10 +2,9 @@
 
 import os
 
+from core import views
 from django.conf import settings
 from django.urls import include, path
-
-from core import views
 
 urlpatterns = [
     path("ping", views.ping),

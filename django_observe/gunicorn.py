@@ -9,8 +9,9 @@ In ``gunicorn.conf.py``::
 and start gunicorn with ``PROMETHEUS_MULTIPROC_DIR`` set to a directory only it uses.
 ``on_starting`` empties that directory when the master starts (files of an earlier run
 would add their counts to ours and slow every scrape); ``child_exit`` marks a dead
-worker so its ``live*`` gauges (``http_requests_in_progress``) stop counting. Counters
-of a dead worker stay: totals never go down.
+worker so its ``live*`` gauges (``http_requests_in_progress``) stop counting, and folds
+its counters and histograms into one archive file per kind (``multiproc.compact``):
+totals never go down, and replaced workers (``max_requests``) leave no files behind.
 
 This module imports no Django: gunicorn loads its config before the app.
 """

@@ -117,6 +117,7 @@ def test_a_killed_worker_keeps_its_counts_and_leaves_no_live_gauge(gunicorn_mp: 
     assert not (directory / f"counter_{victim}.db").exists() and (directory / "counter_archive.db").exists()
 
 
+@pytest.mark.once
 def test_replaced_workers_are_folded_into_one_archive_and_totals_stay_exact(tmp_path: Path) -> None:
     """--max-requests replaces workers all the time: their files must not pile up, and no count may be lost."""
     directory = tmp_path / "prom"

@@ -13,7 +13,7 @@ versions) is the one place that breaks. Nothing here imports anything of ours.
 | ``WatchedFileHandler._open()`` | stdlib logging | logging: reopen a log file a second ``dictConfig`` closed |
 | ``structlog.contextvars._CONTEXT_VARS`` | structlog | context, logging: skip the context walk when nothing was ever bound |
 | ``health_check.checks._SelectOne`` | django-health-check 4.x | health: the database probe's ``SELECT 1`` expression |
-| ``prometheus_client.values.ValueClass`` / ``MutexValue`` | prometheus_client | metrics.commands: a ``manage.py`` command writes nothing to ``PROMETHEUS_MULTIPROC_DIR`` |
+| ``prometheus_client.values.ValueClass`` / ``MutexValue`` | prometheus_client | metrics.commands: a command's metrics stay in its process |
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from __future__ import annotations
 # the code is missing here or the page is stale.
 CHECK_IDS: dict[str, tuple[str, str]] = {
     "django_observe.E001": (
-        "A key of OBSERVE (or the environment variable it falls back to) has a wrong type or value; until fixed, servers use the key's default and log one ERROR line.",
+        "A key of OBSERVE (or the environment variable it falls back to) has a wrong type or value; "
+        "until fixed, servers use the key's default and log one ERROR line.",
         "Write the value the message asks for, or remove the key to get the default. docs/settings.md lists every key.",
     ),
     "django_observe.E002": (
@@ -50,11 +51,13 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
     ),
     "django_observe.W020": (
         "(deploy) The metrics endpoint is public (METRICS_PUBLIC) outside development.",
-        "Remove METRICS_PUBLIC, set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and put the token in Prometheus' scrape config (authorization: credentials).",
+        "Remove METRICS_PUBLIC, set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and put the token in Prometheus' scrape "
+        "config (authorization: credentials).",
     ),
     "django_observe.W021": (
         "Several worker processes are configured but PROMETHEUS_MULTIPROC_DIR is not set: each scrape shows one worker's counts.",
-        "Set PROMETHEUS_MULTIPROC_DIR to an empty directory and add 'from django_observe.gunicorn import *' to gunicorn.conf.py (docs/deployment.md).",
+        "Set PROMETHEUS_MULTIPROC_DIR to an empty directory and add 'from django_observe.gunicorn import *' to gunicorn.conf.py "
+        "(docs/deployment.md).",
     ),
     "django_observe.W022": (
         "(deploy) Metrics are on but nothing lets Prometheus read them: no token, no allowed IP, not public.",
@@ -65,13 +68,16 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
         "Give metrics and health different paths, e.g. METRICS_PATH 'metrics' and HEALTH_PATH 'health'.",
     ),
     "django_observe.W024": (
-        "(deploy) An entry of OBSERVE['METRICS_TOKENS'] is empty or shorter than 16 characters: empty tokens open nothing, short ones are guessable.",
+        "(deploy) An entry of OBSERVE['METRICS_TOKENS'] is empty or shorter than 16 characters: "
+        "empty tokens open nothing, short ones are guessable.",
         "Use long random tokens, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'.",
     ),
     # --- health (03x) ---
     "django_observe.E030": (
-        "An entry of OBSERVE['HEALTH_CHECKS'] cannot be loaded (bad import path, not a HealthCheck, or an option the check does not take); the probes report it as failing.",
-        "Point it at a django-health-check HealthCheck subclass, e.g. {'search': 'myproject.health.SearchCheck'}, and pass only options the check takes.",
+        "An entry of OBSERVE['HEALTH_CHECKS'] cannot be loaded (bad import path, not a HealthCheck, or an option the check does "
+        "not take); the probes report it as failing.",
+        "Point it at a django-health-check HealthCheck subclass, e.g. {'search': "
+        "'myproject.health.SearchCheck'}, and pass only options the check takes.",
     ),
     "django_observe.E031": (
         "Two health checks share a name (or differ only in case): history, metrics and the JSON answers would mix them.",
@@ -86,7 +92,8 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
         "Lower the check's timeout or raise HEALTH_DEADLINE.",
     ),
     "django_observe.W034": (
-        "A health probe path is also a URL of your site (e.g. HEALTH_PATH 'admin'): ObserveMiddleware answers the probe first, so that page is unreachable.",
+        "A health probe path is also a URL of your site (e.g. HEALTH_PATH 'admin'): "
+        "ObserveMiddleware answers the probe first, so that page is unreachable.",
         "Choose a HEALTH_PATH no view of your site uses, e.g. 'health'.",
     ),
     "django_observe.W035": (
@@ -94,17 +101,20 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
         "Use the names shown by `manage.py observe_check`, e.g. 'celery_beat'.",
     ),
     "django_observe.W037": (
-        "A setting asks for a health check whose client library is not installed (REDIS_URL without redis, CELERY_BROKER_URL without celery): that check is left out.",
+        "A setting asks for a health check whose client library is not installed (REDIS_URL without redis, CELERY_BROKER_URL "
+        "without celery): that check is left out.",
         "Install the extra, e.g. pip install 'django-observe[redis]' or 'django-observe[celery]', or remove the setting.",
     ),
     "django_observe.W036": (
-        "(deploy) An entry of OBSERVE['HEALTH_TOKENS'] is empty or shorter than 16 characters: empty tokens open nothing, short ones are guessable.",
+        "(deploy) An entry of OBSERVE['HEALTH_TOKENS'] is empty or shorter than 16 characters: "
+        "empty tokens open nothing, short ones are guessable.",
         "Use long random tokens, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'.",
     ),
     # --- errors / sentry (04x) ---
     "django_observe.E040": (
         "OBSERVE['SENTRY_DSN'] (or env SENTRY_DSN) is not a valid Sentry DSN: nothing would be sent to Sentry.",
-        "Copy the DSN from your Sentry project's settings (Client Keys), e.g. https://<key>@o0.ingest.sentry.io/<project>, or leave it empty to keep errors local.",
+        "Copy the DSN from your Sentry project's settings (Client Keys), e.g. "
+        "https://<key>@o0.ingest.sentry.io/<project>, or leave it empty to keep errors local.",
     ),
     "django_observe.E041": (
         "OBSERVE['ERRORS_DATABASE'] names a database alias that is not in DATABASES: captured errors would be dropped.",
@@ -115,7 +125,8 @@ CHECK_IDS: dict[str, tuple[str, str]] = {
         "Give the dotted path of a function before_send(event, hint), e.g. 'myproject.sentry.before_send'.",
     ),
     "django_observe.W040": (
-        "(deploy) OBSERVE['ERRORS_SYNC'] is on: errors are written inside the failing request's transaction, slower, and lost when ATOMIC_REQUESTS rolls it back.",
+        "(deploy) OBSERVE['ERRORS_SYNC'] is on: errors are written inside the failing request's transaction, slower, and lost "
+        "when ATOMIC_REQUESTS rolls it back.",
         "Remove ERRORS_SYNC outside tests; the writer thread stores errors on its own connection.",
     ),
 }

@@ -139,7 +139,8 @@ def check_metrics(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> lis
         found.append(
             _warning(
                 "django_observe.W021",
-                f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts.",
+                f"{workers[0]} worker processes are configured ({workers[1]}) but PROMETHEUS_MULTIPROC_DIR is not set: "
+                "each scrape of /metrics shows one worker's counts.",
             )
         )
     taken = _probe_paths() & {p.strip("/") for p in (conf.METRICS_PATH, *conf.METRICS_PATH_ALIASES)}
@@ -162,7 +163,8 @@ def check_metrics_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any)
         found.append(
             _warning(
                 "django_observe.W024",
-                f"{_short_tokens(conf.METRICS_TOKENS)} of OBSERVE['METRICS_TOKENS'] are empty or shorter than {_TOKEN_MIN_LENGTH} characters.",
+                f"{_short_tokens(conf.METRICS_TOKENS)} of OBSERVE['METRICS_TOKENS'] "
+                f"are empty or shorter than {_TOKEN_MIN_LENGTH} characters.",
             )
         )
     if not conf.METRICS_ENABLED or conf.ENVIRONMENT.lower() in _DEVELOPMENT_ENVIRONMENTS:
@@ -171,14 +173,16 @@ def check_metrics_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any)
         found.append(
             _warning(
                 "django_observe.W020",
-                f"The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment {conf.ENVIRONMENT!r}: anyone can read your traffic, routes and errors.",
+                f"The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment {conf.ENVIRONMENT!r}: "
+                "anyone can read your traffic, routes and errors.",
             )
         )
     elif not [t for t in conf.METRICS_TOKENS if t.strip()] and not conf.METRICS_ALLOWED_IPS:
         found.append(
             _warning(
                 "django_observe.W022",
-                "Metrics are recorded but Prometheus cannot read them: no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in).",
+                "Metrics are recorded but Prometheus cannot read them: "
+                "no METRICS_TOKENS, no METRICS_ALLOWED_IPS and METRICS_PUBLIC is off (only staff sessions get in).",
             )
         )
     return found
@@ -220,7 +224,8 @@ def check_errors_deploy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) 
         return [
             _warning(
                 "django_observe.W040",
-                "OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction (slower, and lost when ATOMIC_REQUESTS rolls it back).",
+                "OBSERVE['ERRORS_SYNC'] is on: errors are stored inside the failing request's transaction "
+                "(slower, and lost when ATOMIC_REQUESTS rolls it back).",
             )
         ]
     return []
@@ -240,7 +245,8 @@ def check_health(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
             found.append(
                 _warning(
                     "django_observe.W033",
-                    f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s).",
+                    f"Health check {spec.name!r} has a timeout of {spec.timeout:g} s, "
+                    f"longer than OBSERVE['HEALTH_DEADLINE'] ({deadline:g} s).",
                 )
             )
     for package, setting in health_registry.missing_packages().items():

@@ -39,7 +39,10 @@ def choice(*choices: str) -> Validator:
         if isinstance(value, str) and value.lower() in choices:
             return None
         shown = value if isinstance(value, str) and len(value) < 40 else got(value)
-        return f"OBSERVE['{key}'] must be one of {', '.join(map(repr, choices))}, got {shown!r}. Use e.g. OBSERVE = {{'{key}': {choices[0]!r}}}."
+        return (
+            f"OBSERVE['{key}'] must be one of {', '.join(map(repr, choices))}, got {shown!r}. "
+            f"Use e.g. OBSERVE = {{'{key}': {choices[0]!r}}}."
+        )
 
     return validate
 
@@ -79,7 +82,10 @@ def header_name(key: str, value: Any) -> str | None:
 def url_path(key: str, value: Any) -> str | None:
     if isinstance(value, str) and value and not value.startswith("/") and "://" not in value:
         return None
-    return f"OBSERVE['{key}'] must be a URL path without the leading slash, e.g. 'metrics' or 'api/v1/metrics', got {got(value) if not isinstance(value, str) else repr(value)}."
+    return (
+        f"OBSERVE['{key}'] must be a URL path without the leading slash, e.g. 'metrics' or 'api/v1/metrics', got "
+        f"{got(value) if not isinstance(value, str) else repr(value)}."
+    )
 
 
 def path_list(key: str, value: Any) -> str | None:
@@ -123,7 +129,10 @@ def networks(key: str, value: Any) -> str | None:
     if not bad:
         return None
     shown = bad[0] if len(bad[0]) < 60 else bad[0][:57] + "..."
-    return f"OBSERVE['{key}'] has {shown!r}, which is not an IP address or network. Write addresses or CIDR networks, e.g. ['10.0.0.0/8', '127.0.0.1']."
+    return (
+        f"OBSERVE['{key}'] has {shown!r}, which is not an IP address or network. "
+        "Write addresses or CIDR networks, e.g. ['10.0.0.0/8', '127.0.0.1']."
+    )
 
 
 PROMETHEUS_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -133,7 +142,10 @@ def namespace(key: str, value: Any) -> str | None:
     if isinstance(value, str) and (value == "" or PROMETHEUS_PREFIX.fullmatch(value)):
         return None
     shown = repr(value) if isinstance(value, str) and len(value) < 40 else got(value)
-    return f"OBSERVE['{key}'] = {shown} is not a valid Prometheus name prefix: use letters, digits and underscores, starting with a letter, e.g. 'shop'."
+    return (
+        f"OBSERVE['{key}'] = {shown} is not a valid Prometheus name prefix: "
+        "use letters, digits and underscores, starting with a letter, e.g. 'shop'."
+    )
 
 
 def dsn(key: str, value: Any) -> str | None:
@@ -162,7 +174,10 @@ def choice_list(*choices: str) -> Validator:
     def validate(key: str, value: Any) -> str | None:
         if isinstance(value, (list, tuple)) and all(isinstance(item, str) and item.lower() in choices for item in value):
             return None
-        return f"OBSERVE['{key}'] must be a list of some of {', '.join(map(repr, choices))}, got {got(value)}. Use e.g. OBSERVE = {{'{key}': [{choices[0]!r}]}}."
+        return (
+            f"OBSERVE['{key}'] must be a list of some of {', '.join(map(repr, choices))}, got {got(value)}. "
+            f"Use e.g. OBSERVE = {{'{key}': [{choices[0]!r}]}}."
+        )
 
     return validate
 
@@ -170,7 +185,10 @@ def choice_list(*choices: str) -> Validator:
 def string_mapping(key: str, value: Any) -> str | None:
     if isinstance(value, Mapping) and all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()):
         return None
-    return f"OBSERVE['{key}'] must be a dict of non-empty strings, got {got(value)}. Use e.g. OBSERVE = {{'{key}': {{'api.example.com': 'example'}}}}."
+    return (
+        f"OBSERVE['{key}'] must be a dict of non-empty strings, got {got(value)}. "
+        f"Use e.g. OBSERVE = {{'{key}': {{'api.example.com': 'example'}}}}."
+    )
 
 
 def listen_address(key: str, value: Any) -> str | None:
@@ -180,5 +198,8 @@ def listen_address(key: str, value: Any) -> str | None:
         ipaddress.ip_address(value)
     except (TypeError, ValueError):
         shown = repr(value) if isinstance(value, str) and len(value) < 60 else got(value)
-        return f"OBSERVE['{key}'] must be an IP address to listen on, e.g. '127.0.0.1' (this host only) or '0.0.0.0' (every interface), got {shown}."
+        return (
+            f"OBSERVE['{key}'] must be an IP address to listen on, "
+            f"e.g. '127.0.0.1' (this host only) or '0.0.0.0' (every interface), got {shown}."
+        )
     return None

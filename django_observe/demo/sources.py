@@ -125,7 +125,8 @@ FRAMES: dict[str, dict[str, Any]] = {
                     "card_token": "[Filtered]",
                     "idempotency_key": "'2026-11-4127'",
                     "body": "{'amount': '59.90', 'source': '[Filtered]', 'currency': 'EUR'}",
-                    "timeout": "ReadTimeout(ReadTimeoutError(\"HTTPSConnectionPool(host='api.acme-pay.example', port=443): Read timed out.\"))",
+                    "timeout": "ReadTimeout(ReadTimeoutError(\"HTTPSConnectionPool(host='api.acme-pay.example', port=443): Read "
+                    'timed out."))',
                 },
             ),
         ],

@@ -1,1 +1,5 @@
-"""The local error tracker: capture (before_send, lean capture), grouping (fingerprint), scrubbing (scrub), event shaping (events), intake (buffer, writer thread), writes (SQL), lifecycle (status changes), retention, signals."""
+"""The local error tracker.
+
+Capture (before_send, lean capture), grouping (fingerprint), scrubbing (scrub), event shaping (events),
+intake (buffer, writer thread), writes (SQL), lifecycle (status changes), retention, signals.
+"""

@@ -1,4 +1,7 @@
-"""What the intake hands the writer: per-fingerprint tallies with a few sample payloads (made from events here), and the store's counters."""
+"""What the intake hands the writer.
+
+Per-fingerprint tallies with a few sample payloads (made from events here), and the store's counters.
+"""
 
 from __future__ import annotations
 

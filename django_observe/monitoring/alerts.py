@@ -194,7 +194,8 @@ def _health(ctx: Context) -> list[Alert]:
         ),
         Alert(
             "DjangoHealthCheckFlapping",
-            f"sum by (job, instance, check) (changes({m.health_check_status}{{{sel}}}[{EVENT_WINDOW}])) >= {ctx.value('health_flaps', 'count')}",
+            f"sum by (job, instance, check) (changes({m.health_check_status}{{{sel}}}[{EVENT_WINDOW}])) >= "
+            f"{ctx.value('health_flaps', 'count')}",
             "warning",
             "{{ $labels.job }}: health check {{ $labels.check }} is flapping",
             f"The health check {{{{ $labels.check }}}} of {{{{ $labels.instance }}}} changed status {{{{ $value }}}} times "

@@ -39,7 +39,8 @@ def alerts(ctx: Context) -> list[Alert]:
     return [
         Alert(
             "CeleryTaskFailureRatio",
-            f"{failed} / {finished} > {ctx.value('task_failure_ratio', 'ratio')} and {failures} >= {ctx.value('task_min_failures', 'count')}",
+            f"{failed} / {finished} > {ctx.value('task_failure_ratio', 'ratio')} and {failures} >= "
+            f"{ctx.value('task_min_failures', 'count')}",
             "warning",
             "{{ $labels.job }}: {{ $value | humanizePercentage }} of {{ $labels.name }} runs fail",
             f"Over the last {w}, {{{{ $value | humanizePercentage }}}} of the finished runs of the Celery task {{{{ $labels.name }}}} "

@@ -1,8 +1,8 @@
 """The Grafana dashboard: one row per area, every query on the names /metrics exports.
 
 The dashboard has a ``datasource`` variable (so it works imported by hand and provisioned from
-a file alike) and ``job`` / ``instance`` variables. HTTP panels leave out the health probes, as the rules do. Panels that need something the app does not
-always run (Celery workers) say so in ``requires``.
+a file alike) and ``job`` / ``instance`` variables. HTTP panels leave out the health probes, as the rules do.
+Panels that need something the app does not always run (Celery workers) say so in ``requires``.
 """
 
 from __future__ import annotations

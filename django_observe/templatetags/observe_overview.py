@@ -127,7 +127,8 @@ def sparkline(counts: Sequence[int], width: int = 120, height: int = 24) -> Safe
     return format_html(
         '<svg class="observe-sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">'
         '<title>{}</title><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/></svg>',
-        width, height, width, height, f"{total} events in the last {len(counts)} hours", f"{total} in {len(counts)} h, peak {max(counts)}/h", points,
+        width, height, width, height,
+        f"{total} events in the last {len(counts)} hours", f"{total} in {len(counts)} h, peak {max(counts)}/h", points,
     )  # fmt: skip
 
 

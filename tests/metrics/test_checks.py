@@ -23,8 +23,10 @@ def test_public_metrics_warn_on_deploy_outside_development() -> None:
     with observe(METRICS_PUBLIC=True, ENVIRONMENT="production"):
         assert check_metrics_deploy(None) == [
             Warning(
-                "The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment 'production': anyone can read your traffic, routes and errors.",
-                hint="Remove METRICS_PUBLIC, set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and put the token in Prometheus' scrape config (authorization: credentials).",
+                "The metrics endpoint is public (OBSERVE['METRICS_PUBLIC'] = True) in environment 'production': "
+                "anyone can read your traffic, routes and errors.",
+                hint="Remove METRICS_PUBLIC, set OBSERVE['METRICS_TOKENS'] (or env METRICS_TOKEN) and put the token in "
+                "Prometheus' scrape config (authorization: credentials).",
                 id="django_observe.W020",
             )
         ]
@@ -46,8 +48,10 @@ def test_several_workers_without_multiproc_dir(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     assert check_metrics(None) == [
         Warning(
-            "4 worker processes are configured (WEB_CONCURRENCY) but PROMETHEUS_MULTIPROC_DIR is not set: each scrape of /metrics shows one worker's counts.",
-            hint="Set PROMETHEUS_MULTIPROC_DIR to an empty directory and add 'from django_observe.gunicorn import *' to gunicorn.conf.py (docs/deployment.md).",
+            "4 worker processes are configured (WEB_CONCURRENCY) but PROMETHEUS_MULTIPROC_DIR is not set: "
+            "each scrape of /metrics shows one worker's counts.",
+            hint="Set PROMETHEUS_MULTIPROC_DIR to an empty directory and add 'from django_observe.gunicorn import *' to "
+            "gunicorn.conf.py (docs/deployment.md).",
             id="django_observe.W021",
         )
     ]

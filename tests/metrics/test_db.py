@@ -56,7 +56,7 @@ def test_metrics_database_off_counts_nothing() -> None:
 def test_wrapper_survives_a_connection_opened_inside_a_users_execute_wrapper_block() -> None:
     seen: list[str] = []
 
-    def users_wrapper(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+    def users_wrapper(execute, sql, params, many, context):
         seen.append(sql)
         return execute(sql, params, many, context)
 

@@ -78,7 +78,10 @@ def test_child_exit_drops_live_gauges_and_folds_counters_into_the_archive(tmp_pa
     first, second, alive = _dead_pid(), _dead_pid(), os.getpid()
     get, post = (("method", "GET"),), (("method", "POST"),)
     for pid, n in ((first, 3.0), (second, 4.0), (alive, 5.0)):
-        _write(tmp_path / f"counter_{pid}.db", {("requests", "requests_total", get): (n, 0.0), ("requests", "requests_total", post): (1.0, 0.0)})
+        _write(
+            tmp_path / f"counter_{pid}.db",
+            {("requests", "requests_total", get): (n, 0.0), ("requests", "requests_total", post): (1.0, 0.0)},
+        )
         _write(
             tmp_path / f"histogram_{pid}.db",
             {("latency", "latency_bucket", (("le", "0.1"),)): (n, 0.0), ("latency", "latency_sum", ()): (n / 8, 0.0)},
@@ -107,7 +110,8 @@ def test_child_exit_drops_live_gauges_and_folds_counters_into_the_archive(tmp_pa
         [
             "counter_archive.db", "histogram_archive.db", "gauge_max_archive.db", "gauge_min_archive.db", "gauge_mostrecent_archive.db",
             f"gauge_all_{first}.db", f"gauge_all_{second}.db",
-            *(f"{kind}_{alive}.db" for kind in ("counter", "histogram", "gauge_max", "gauge_min", "gauge_mostrecent", "gauge_all", "gauge_livesum")),
+            *(f"{kind}_{alive}.db"
+              for kind in ("counter", "histogram", "gauge_max", "gauge_min", "gauge_mostrecent", "gauge_all", "gauge_livesum")),
         ]
     )  # fmt: skip
     # on_starting's wipe removes the archive with the other files of the run

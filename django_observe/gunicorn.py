@@ -2,7 +2,7 @@
 
 In ``gunicorn.conf.py``::
 
-    from django_observe.gunicorn import *  # on_starting, child_exit
+    from django_observe.gunicorn import *  # on_starting, child_exit, worker_exit
 
     workers = 4
 
@@ -13,6 +13,9 @@ worker so its ``live*`` gauges (``http_requests_in_progress``) stop counting, an
 its counters and histograms into one archive file per kind (``multiproc.compact``):
 totals never go down, and replaced workers (``max_requests``) leave no files behind.
 
+``worker_exit`` writes the log lines a worker still holds (``LOG_BUFFER_SECONDS``) as it
+exits; ``atexit`` does it too, the hook also covers exits that skip ``atexit``.
+
 This module imports no Django: gunicorn loads its config before the app.
 """
 
@@ -21,9 +24,10 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sys
 from typing import Any
 
-__all__ = ["child_exit", "on_starting", "wipe_multiproc_dir"]
+__all__ = ["child_exit", "on_starting", "wipe_multiproc_dir", "worker_exit"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +99,10 @@ def child_exit(server: Any, worker: Any) -> None:
         compact(worker.pid, path)
     except Exception:  # the master must outlive any file problem; the files stay and are still counted
         server.log.exception("django-observe: could not fold the metric files of worker %s into the archive", worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook, in the worker as it exits: write the log lines still waiting for their batch."""
+    sink = sys.modules.get("django_observe.logging.sink")  # not imported: no line was ever batched here
+    if sink is not None:
+        sink.flush_all()

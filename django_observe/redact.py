@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .conf import get_settings, on_change
+
 FILTERED = "[Filtered]"
 MAX_DEPTH = 12
 SHORT_WORD = 4  # words of this length or shorter match whole words of a key only
@@ -188,3 +190,24 @@ def mask_values(value: Any, secrets: list[str]) -> Any:
 def secret_words(words: tuple[str, ...]) -> SecretWords:
     """The compiled matcher for a word list (``get_settings().REDACT_KEYS``)."""
     return SecretWords(words)
+
+
+class _Configured:
+    words: SecretWords | None = None
+
+
+_configured = _Configured()
+
+
+def configured_words() -> SecretWords:
+    """``secret_words(get_settings().REDACT_KEYS)``, kept until the settings change (hashing the
+    ~40-word tuple for the lru_cache on every log line cost more than the lookup saved)."""
+    words = _configured.words
+    if words is None:
+        words = _configured.words = secret_words(get_settings().REDACT_KEYS)
+    return words
+
+
+@on_change()
+def _settings_changed() -> None:
+    _configured.words = None

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..conf import get_settings
 from ..logging.output import sole_observe_handler
-from ..redact import secret_words
+from ..redact import configured_words
 
 logger = logging.getLogger("django_observe.celery")
 
@@ -81,7 +81,7 @@ def finished(
         # Lines written outside the task's run (the worker's main process) have no bound context.
         fields["request_id"] = request_id
     if reason or traceback_text:
-        words = secret_words(get_settings().REDACT_KEYS)
+        words = configured_words()
         if reason:
             fields["reason"] = words.scrub_string(reason)
         if traceback_text:

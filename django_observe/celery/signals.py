@@ -23,6 +23,7 @@ from celery import current_app, signals
 
 from .. import context
 from ..guard import Guard
+from ..logging import flush_lines
 from ..metrics.definitions import TASK_STATUSES, UNREGISTERED_TASK
 from . import exporter, logs, metrics
 
@@ -257,8 +258,10 @@ def _child_started(**kwargs: Any) -> None:
 
 
 def _child_exiting(**kwargs: Any) -> None:
-    """A prefork child leaves: its tasks-in-progress gauge must stop counting (counters stay)."""
+    """A prefork child leaves: its tasks-in-progress gauge must stop counting (counters stay), and its
+    waiting log lines are written (it ends with os._exit: no atexit)."""
     with _WORKER:
+        flush_lines()
         metrics.forget_process(os.getpid())
 
 

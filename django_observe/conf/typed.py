@@ -33,6 +33,7 @@ class ObserveSettings:
     SLOW_REQUEST_THRESHOLD: float
     REDACT_KEYS: tuple[str, ...]
     EXTRA_REDACT_KEYS: tuple[str, ...]
+    LOG_BUFFER_SECONDS: float
     # metrics
     METRICS_ENABLED: bool
     METRICS_NAMESPACE: str

@@ -24,6 +24,7 @@ from .output import (
     sole_observe_handler,
     tame_django_loggers,
 )
+from .sink import flush_all as flush_lines
 
 __all__ = [
     "ACCESS_LOGGER_NAME",
@@ -36,6 +37,7 @@ __all__ = [
     "configure_structlog",
     "console_safe",
     "escape_controls",
+    "flush_lines",
     "log_access",
     "logging_config",
     "make_formatter",

@@ -16,7 +16,7 @@ import structlog
 from .. import context, tracing
 from .._compat import structlog_context_used
 from ..conf import get_settings
-from ..redact import FILTERED, safe_path, secret_words
+from ..redact import FILTERED, configured_words, safe_path
 
 # --- the event dict ------------------------------------------------------------------------
 
@@ -24,7 +24,7 @@ from ..redact import FILTERED, safe_path, secret_words
 _RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "_logger", "_name"}
 
 # Keys we write ourselves: never secret, never scanned (keeps redaction cheap per line).
-_OWN_KEYS = frozenset(
+OWN_KEYS = frozenset(
     {
         "level",
         "logger",
@@ -77,9 +77,9 @@ def add_context(event_dict: dict[str, Any]) -> None:
 def redact_secrets(event_dict: dict[str, Any]) -> None:
     """The one redactor (``django_observe.redact``) over a log line: secret keys at any depth,
     secrets inside strings (the message, exception text, URLs), in place."""
-    words = secret_words(get_settings().REDACT_KEYS)
+    words = configured_words()
     for key, value in event_dict.items():
-        if key in _OWN_KEYS:
+        if key in OWN_KEYS:
             continue
         if words.is_secret_key(key):
             if value not in (None, "", FILTERED):
@@ -98,7 +98,7 @@ def _clean_request(event_dict: dict[str, Any]) -> None:
         else:
             # Path parameters named like secrets (a password-reset <token>) are filtered, in the
             # message too ("Internal Server Error: /reset/MQ/<token>/").
-            shown = safe_path(request, secret_words(get_settings().REDACT_KEYS))
+            shown = safe_path(request, configured_words())
             event_dict["request"] = f"{getattr(request, 'method', None)} {shown}"
             if shown != path and isinstance(event_dict.get("event"), str):
                 event_dict["event"] = event_dict["event"].replace(path, shown)
@@ -120,10 +120,13 @@ def _second(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
-def _timestamp(created: float) -> str:
+def timestamp(created: float) -> str:
     """ISO 8601 in UTC with microseconds; the formatted second is reused within that second."""
     seconds = int(created)
     return f"{_second(seconds)}.{int((created - seconds) * 1_000_000):06d}Z"
+
+
+_timestamp = timestamp  # the name bench/prototypes.py patches against
 
 
 def _structlog_context() -> dict[str, Any]:
@@ -173,7 +176,7 @@ class ObserveFormatter(logging.Formatter):
         event = {"event": fields.pop("event", "")}
         event["level"] = fields.pop("level", None) or levelname.lower()
         event["logger"] = name
-        event["timestamp"] = _timestamp(created)
+        event["timestamp"] = timestamp(created)
         event.update(fields)
         for key, value in _structlog_context().items():
             event.setdefault(key, value)
@@ -184,7 +187,7 @@ class ObserveFormatter(logging.Formatter):
         if exc_info and exc_info[0] is not None:
             # Exception messages carry query strings and DSNs as often as log messages do.
             text = self.formatException(exc_info) if self._console is None else escaped_traceback(exc_info)
-            event["exception"] = secret_words(get_settings().REDACT_KEYS).scrub_string(text)
+            event["exception"] = configured_words().scrub_string(text)
         if event.pop("stack_info", None) is True or stack_info:
             event["stack"] = stack_info or "".join(traceback.format_stack())
         return event

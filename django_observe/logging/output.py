@@ -11,10 +11,11 @@ from typing import Any
 
 import structlog
 
-from .._compat import reopen
 from ..conf import get_settings, on_change
 from ..guard import logged_components, report
 from .formatter import ObserveFormatter, configure_structlog, make_formatter
+from .plain import plain_json_line
+from .sink import LineSink
 
 FORMATTER_PATH = "django_observe.logging.make_formatter"
 LOST_LINES = "Could not write a log line to LOG_FILE (disk full or not writable); lines are being lost"
@@ -54,22 +55,19 @@ def _level_from_env() -> str:
 
 
 class ObserveHandler(logging.Handler):
-    """Writes to LOG_FILE when set, else to stderr.
+    """Writes to LOG_FILE when set, else to stderr, in batches (``logging.sink``; ``LOG_BUFFER_SECONDS``).
 
     A log file moved away by logrotate is noticed within a second and reopened (checking
     on every line, as WatchedFileHandler does, costs a stat() per line).
     """
 
-    reopen_check_seconds = 1.0
-
     def __init__(self, level: int | str = logging.NOTSET, log_file: str | None = None) -> None:
         super().__init__(level)
         path = log_file if log_file is not None else get_settings().LOG_FILE
-        self.inner: logging.Handler = logging.StreamHandler(sys.stderr)
-        self._checked_at = 0.0
+        sink = None
         if path:
             try:
-                self.inner = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+                sink = LineSink(path)
             except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
                 # A missing directory must not stop the site (gunicorn runs no checks; E002 says it).
                 reason = f"{type(error).__name__}: {error.strerror if isinstance(error, OSError) else error}"
@@ -79,20 +77,20 @@ class ObserveHandler(logging.Handler):
                     exc_info=False,
                     level=logging.ERROR,
                 )
+        self.sink = sink or LineSink(None, sys.stderr)
+        self.sink.on_lost = self._lost
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._write(self.format(record), record.created)
-        except OSError:
-            self._lost()
+            self.sink.write(self.format(record), record.levelno, record.created)
         except Exception:
             self.handleError(record)
 
-    def _lost(self) -> None:
+    def _lost(self, count: int) -> None:
         # A full or read-only disk: the request goes on; every lost line is counted, the first is logged
         # (the report itself is written to the same failing file and lost: it goes to stderr too).
         first = "log_write" not in logged_components()
-        report("log_write", message=LOST_LINES, level=logging.ERROR)
+        report("log_write", count=count, message=LOST_LINES, level=logging.ERROR)
         if first:
             self._to_stderr(LOST_LINES + " (component log_write; logged once per process, counted in observe_internal_errors_total).")
 
@@ -104,33 +102,23 @@ class ObserveHandler(logging.Handler):
         except Exception:  # stderr is gone too: the count is what remains
             pass
 
-    def _write(self, line: str, created: float) -> None:
-        if isinstance(self.inner, logging.handlers.WatchedFileHandler):
-            if self.inner.stream is None:
-                # A second dictConfig (Celery, a second django.setup()) closes every handler it
-                # finds, ours included; reopen instead of losing every later line.
-                self.inner.stream = reopen(self.inner)  # type: ignore[assignment]  # typeshed narrows the stream to TextIOWrapper
-            elif created - self._checked_at >= self.reopen_check_seconds:
-                self._checked_at = created
-                self.inner.reopenIfNeeded()
-        self.inner.stream.write(line + "\n")  # type: ignore[attr-defined]
-        self.inner.flush()
-
     def write_fields(self, name: str, level: int, fields: dict[str, Any], exc_info: Any) -> None:
         """Render and write one line from its fields, without a LogRecord (the access line's fast path)."""
         formatter = self.formatter
         if not isinstance(formatter, ObserveFormatter):
             raise TypeError("write_fields needs an ObserveFormatter")
         created = time.time()
-        line = formatter.render(formatter.complete(fields, name, logging.getLevelName(level), created, exc_info))
-        with self.lock:  # type: ignore[union-attr]
-            try:
-                self._write(line, created)
-            except OSError:
-                self._lost()
+        line = plain_json_line(name, level, fields, created) if exc_info is None and formatter.log_format != "console" else None
+        if line is None:
+            line = formatter.render(formatter.complete(fields, name, logging.getLevelName(level), created, exc_info))
+        self.sink.write(line, level, created)
+
+    def flush(self) -> None:
+        """Write the lines waiting in the batch (logging.shutdown() calls this at exit)."""
+        self.sink.flush()
 
     def close(self) -> None:
-        self.inner.close()
+        self.sink.close()
         super().close()
 
 

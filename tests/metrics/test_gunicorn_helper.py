@@ -133,3 +133,4 @@ def test_star_import_gives_gunicorn_the_hooks() -> None:
     namespace: dict[str, object] = {}
     exec("from django_observe.gunicorn import *", namespace)
     assert namespace["on_starting"] is hooks.on_starting and namespace["child_exit"] is hooks.child_exit
+    assert namespace["worker_exit"] is hooks.worker_exit

@@ -16,7 +16,7 @@ import logging
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.apps import apps
@@ -24,22 +24,31 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import got_request_exception
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django_structlog import signals as structlog_signals
 
 from . import context, metrics, tracing
 from ._compat import add_response_closer
-from .conf import get_settings
+from .conf import ObserveSettings, get_settings
 from .errors import capture
 from .guard import Guard
 from .health.routes import probe_view
 from .logging import access_logger, log_access, tame_django_loggers
-from .redact import safe_path, secret_words
+from .redact import configured_words, safe_path
 
 logger = logging.getLogger(__name__)
 
 _KNOWN_METHODS = frozenset(metrics.KNOWN_METHODS)
 
 GetResponse = Callable[[HttpRequest], Any]
+
+
+class Started(NamedTuple):
+    """What ``_begin`` hands to ``_end``: the clock and the settings of this request."""
+
+    began: float
+    conf: ObserveSettings
+
 
 _GUARD = Guard("middleware", "ObserveMiddleware failed; the request was served without part of its telemetry")
 
@@ -107,19 +116,19 @@ class ObserveMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        began = self._begin(request)
+        started = self._begin(request)
         probe = self._probe_view(request)
         if probe:
-            return self._end(request, probe(request), began)
+            return self._end(request, probe(request), started)
         scope = capture.enter_request_scope(request)  # lean Sentry mode: a scope and a trace id per request
         try:
             response = self.get_response(request)
         finally:
             capture.leave_request_scope(scope)
-        return self._end(request, response, began)
+        return self._end(request, response, started)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        began = self._begin(request)
+        started = self._begin(request)
         probe = self._probe_view(request)
         if probe is None:
             scope = capture.enter_request_scope(request)
@@ -132,13 +141,13 @@ class ObserveMiddleware:
             response = await sync_to_async(probe, thread_sensitive=False)(request)
         else:
             response = probe(request)
-        return self._end(request, response, began)
+        return self._end(request, response, started)
 
     # --- the two halves, shared by both modes ----------------------------------------
 
-    def _begin(self, request: HttpRequest) -> float:
+    def _begin(self, request: HttpRequest) -> Started:
+        conf = get_settings()  # once per request: _end and _finish get it from here
         with _GUARD:
-            conf = get_settings()
             incoming = request.META.get(_meta_key(conf.REQUEST_ID_HEADER))
             if incoming is not None and conf.TRUST_REQUEST_ID and context.valid_request_id(incoming):
                 request_id = incoming
@@ -150,7 +159,7 @@ class ObserveMiddleware:
             request.request_id = request_id  # type: ignore[attr-defined]
             context.bind_request(request_id, request)
             if conf.TRACE_IDS:
-                tracing.tag_span(request_id)
+                tracing.tag_span(request_id, conf)
             if conf.METRICS_ENABLED:
                 metrics.request_started()
             if structlog_signals.bind_extra_request_metadata.receivers:
@@ -160,14 +169,17 @@ class ObserveMiddleware:
                     logger=access_logger(),
                     log_kwargs={"request": _request_text(request), "user_agent": request.META.get("HTTP_USER_AGENT")},
                 )
-        return time.perf_counter()
+        return Started(time.perf_counter(), conf)
 
-    def _end(self, request: HttpRequest, response: HttpResponseBase, began: float) -> HttpResponseBase:
+    def _end(self, request: HttpRequest, response: HttpResponseBase, started: Started) -> HttpResponseBase:
         with _GUARD:
-            header = get_settings().REQUEST_ID_HEADER
+            header = started.conf.REQUEST_ID_HEADER
             request_id = getattr(request, "request_id", None) or context.new_request_id()
             response[header] = request_id
-            _expose_header(response, header)
+            if "HTTP_ORIGIN" in request.META:
+                # Only a cross-origin request needs the header exposed to its script (browsers send
+                # Origin with every one); one header less to build and send on every other response.
+                _expose_header(response, header)
             user_id = context.user_id_from_request(request)
             if user_id is not None:
                 context.bind_user_id(user_id)
@@ -178,19 +190,19 @@ class ObserveMiddleware:
                     sender=ObserveMiddleware, request=request, response=response, logger=access_logger(), exception=exception
                 )
         if response.streaming:
-            self._finish_after_stream(request, response, began)
+            self._finish_after_stream(request, response, started)
         else:
-            self._finish(request, response, began)
+            self._finish(request, response, started)
         # Django's own "Not Found"/"Internal Server Error" lines are written after the middleware
         # chain returns: the id stays bound until the server closes the response.
         add_response_closer(response, context.clear)
         return response
 
-    def _finish(self, request: HttpRequest, response: HttpResponseBase, began: float) -> None:
+    def _finish(self, request: HttpRequest, response: HttpResponseBase, started: Started) -> None:
         """Record the finished request once: metrics and the access line."""
         with _GUARD:
-            duration = time.perf_counter() - began
-            conf = get_settings()
+            duration = time.perf_counter() - started.began
+            conf = started.conf
             method = method_label(request.method)
             endpoint = endpoint_label(request)
             exception = request.__dict__.get("_observe_exception")
@@ -202,7 +214,7 @@ class ObserveMiddleware:
                     request, response, method, endpoint, duration, slow, exception, conf.LOG_CLIENT_IP, conf.ACCESS_LOG_PATH_AND_STATUS
                 )
 
-    def _finish_after_stream(self, request: HttpRequest, response: Any, began: float) -> None:
+    def _finish_after_stream(self, request: HttpRequest, response: Any, started: Started) -> None:
         """Streaming: the access line and the duration wait until the last chunk was sent."""
         finished = False
 
@@ -210,7 +222,7 @@ class ObserveMiddleware:
             nonlocal finished
             if not finished:
                 finished = True
-                self._finish(request, response, began)
+                self._finish(request, response, started)
 
         if response.is_async:
             original_async: AsyncIterator[Any] = response.streaming_content
@@ -255,7 +267,11 @@ _META_KEYS: dict[str, str] = {}
 
 
 def _expose_header(response: HttpResponseBase, header: str) -> None:
-    """Append our header to Access-Control-Expose-Headers; never overwrite what CORS code put there."""
+    """Append our header to Access-Control-Expose-Headers; never overwrite what CORS code put there.
+
+    Only CORS requests get it, so the response now depends on ``Origin``: shared caches are told.
+    """
+    patch_vary_headers(response, ("Origin",))
     existing = response.get("Access-Control-Expose-Headers")
     if not existing:
         response["Access-Control-Expose-Headers"] = header
@@ -266,7 +282,7 @@ def _expose_header(response: HttpResponseBase, header: str) -> None:
 def _request_text(request: HttpRequest) -> str:
     # The path only: query strings carry tokens (?token=, ?api_key=) often enough; path parameters
     # named like secrets (a password-reset <token>) are filtered too.
-    return f"{request.method} {safe_path(request, secret_words(get_settings().REDACT_KEYS))}"
+    return f"{request.method} {safe_path(request, configured_words())}"
 
 
 def _log_access(

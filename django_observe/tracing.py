@@ -73,9 +73,9 @@ def tag_event(event: dict[str, Any]) -> None:
     tags.setdefault(SPAN_ID, ids[1])
 
 
-def tag_span(request_id: str) -> None:
-    """Set the request id on the active span (OTel attribute, or a Sentry span tag)."""
-    conf = get_settings()
+def tag_span(request_id: str, conf: Any = None) -> None:
+    """Set the request id on the active span (OTel attribute, or a Sentry span tag); ``conf``: the settings, if read already."""
+    conf = conf or get_settings()
     if not conf.TRACE_IDS:
         return
     span = _otel_span()

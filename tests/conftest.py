@@ -169,3 +169,12 @@ def _close_connections_of_asgirefs_thread() -> Iterator[None]:
         return  # under Playwright's loop (browser tests, which run last)
     except RuntimeError:
         asyncio.run(sync_to_async(connections.close_all)())
+
+
+@pytest.fixture(autouse=True)
+def _write_waiting_log_lines() -> Iterator[None]:
+    """Log lines wait for their batch (LOG_BUFFER_SECONDS): write them while this test's output is still captured."""
+    yield
+    from django_observe.logging import flush_lines
+
+    flush_lines()

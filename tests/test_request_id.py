@@ -59,7 +59,7 @@ def test_error_responses_carry_the_id(path: str, status: int) -> None:
 
 @override_settings(OBSERVE={"REQUEST_ID_HEADER": "X-Correlation-ID"})
 def test_header_name_is_configurable(client: Client) -> None:
-    response = client.get("/fast/", HTTP_X_CORRELATION_ID="corr-7")
+    response = client.get("/fast/", HTTP_X_CORRELATION_ID="corr-7", HTTP_ORIGIN="https://app.example")
     assert response["X-Correlation-ID"] == "corr-7"
     assert response["Access-Control-Expose-Headers"] == "X-Correlation-ID"
     assert "X-Request-ID" not in response
@@ -71,8 +71,18 @@ def test_untrusted_mode_always_makes_a_new_id(client: Client) -> None:
 
 
 def test_expose_headers_is_appended_not_overwritten(client: Client) -> None:
-    response = client.get("/cors/")
+    response = client.get("/cors/", HTTP_ORIGIN="https://app.example")
     assert response["Access-Control-Expose-Headers"] == "X-Total-Count, X-Request-ID"
+
+
+def test_only_cross_origin_requests_get_the_header_exposed_and_caches_are_told(client: Client) -> None:
+    """Browsers send Origin with every cross-origin request: only those need the id exposed to their script."""
+    same_origin = client.get("/fast/")
+    assert "X-Request-ID" in same_origin and "Access-Control-Expose-Headers" not in same_origin
+    assert "Origin" not in same_origin.get("Vary", "")
+    cross = client.get("/fast/", HTTP_ORIGIN="https://app.example")
+    assert cross["Access-Control-Expose-Headers"] == "X-Request-ID"
+    assert "Origin" in [part.strip() for part in cross["Vary"].split(",")]
 
 
 def test_context_is_cleared_after_a_streaming_response(client: Client, json_logs) -> None:

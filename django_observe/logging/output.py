@@ -207,17 +207,21 @@ def sole_observe_handler(level: int) -> ObserveHandler | None:
     """The root's ObserveHandler when it is the only handler taking ``level``, and no filter is on the way.
 
     Handlers whose level is above the line's (the error tracker's ERROR handler for an INFO
-    access line) would ignore it anyway.
+    access line) would ignore it anyway. Asked for every access line: a plain walk, no list
+    built (a cache validated against the handler lists measured slower than this).
     """
     logger: logging.Logger | None = _access_stdlib_logger
     while logger is not None:
         if logger.filters:
             return None
         if logger.parent is None:  # the root
-            handlers = [handler for handler in logger.handlers if handler.level <= level]
-            if len(handlers) == 1 and type(handlers[0]) is ObserveHandler and not handlers[0].filters:
-                return handlers[0]
-            return None
+            found = None
+            for handler in logger.handlers:
+                if handler.level <= level:
+                    if found is not None or type(handler) is not ObserveHandler or handler.filters:
+                        return None
+                    found = handler
+            return found
         if logger.handlers or not logger.propagate:
             return None
         logger = logger.parent

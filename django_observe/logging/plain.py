@@ -130,19 +130,27 @@ def plain_json_line(name: str, level: int, fields: dict[str, Any], created: floa
     if head is None:
         return None
     parts = [head, timestamp(created), '"']
+    keys = plain.keys
     for key, value in fields.items():
         if key == "event":
             continue
-        prefix = plain.key(key)
+        prefix = keys.get(key, "") or plain.key(key)
         if prefix is None:
             other = _other(plain.words, key, value)
             if other is None:
                 return None
             parts.append(other)
             continue
-        encoded = _value(value)
-        if encoded is None:
-            return None
+        # _value(), inlined for the common kinds: this loop runs for every field of every access line
+        kind = value.__class__
+        if kind is str:
+            encoded = encode_basestring(value)
+        elif kind is int:
+            encoded = int.__repr__(value)
+        else:
+            encoded = _value(value)
+            if encoded is None:
+                return None
         parts.append(prefix)
         parts.append(encoded)
     # add_context(), in its order; a field of the line wins (setdefault).

@@ -10,17 +10,16 @@ versions) is the one place that breaks. Nothing here imports anything of ours.
 | ``request._acached_user`` | Django (``auser()``) | context: the user id of async views without a query |
 | ``SimpleLazyObject._wrapped`` / ``empty`` | Django | context: tell an evaluated ``request.user`` from an unevaluated one |
 | ``ConnectionHandler._connections`` | Django (caches) | metrics.cache: instrument caches this thread already created |
-| ``WatchedFileHandler._open()`` | stdlib logging | logging: reopen a log file a second ``dictConfig`` closed |
 | ``structlog.contextvars._CONTEXT_VARS`` | structlog | context, logging: skip the context walk when nothing was ever bound |
 | ``health_check.checks._SelectOne`` | django-health-check 4.x | health: the database probe's ``SELECT 1`` expression |
 | ``prometheus_client.values.ValueClass`` / ``MutexValue`` | prometheus_client | metrics.commands: a command's metrics stay in its process |
+| ``MmapedValue._value/_file/_key``, ``Histogram._sum/_buckets/_upper_bounds`` | prometheus_client | metrics.core: ``FileValue`` |
 """
 
 from __future__ import annotations
 
-import logging.handlers
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 import structlog
 from django.http import HttpResponseBase
@@ -52,11 +51,6 @@ def existing_cache(caches: Any, alias: str) -> Any:
     return getattr(caches._connections, alias, None)
 
 
-def reopen(handler: logging.handlers.WatchedFileHandler) -> IO[str]:
-    """Open the handler's file again (after something closed the handler's stream)."""
-    return handler._open()
-
-
 def structlog_context_used() -> bool:
     """False when nothing was ever bound with ``structlog.contextvars`` in this process (nothing to read or clear)."""
     return bool(getattr(structlog.contextvars, "_CONTEXT_VARS", True))
@@ -78,3 +72,54 @@ def keep_metric_values_in_memory() -> None:
     from prometheus_client import values
 
     values.ValueClass = values.MutexValue
+
+
+class FileValue:
+    """One multiprocess value of prometheus_client (its ``MmapedValue``), added to without its per-call lock and ``getpid()``.
+
+    ``MmapedValue.inc`` takes a lock shared by every value and asks the kernel for the pid on every
+    call (to notice a fork). The request metrics are written on every request under one lock of the
+    caller's for all of them, and the caller notices a fork once per request and then calls
+    ``reset_after_fork`` (prometheus_client then moves every value to the new process's files).
+    The value in memory and in the file are kept exactly as ``inc`` keeps them.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def add(self, amount: float) -> None:
+        value = self.value
+        value._value += amount
+        value._file.write_value(value._key, value._value, 0.0)
+
+
+def file_value(child: Any) -> FileValue | None:
+    """The ``FileValue`` of a counter or gauge child, or None when its value is not a multiprocess file value."""
+    value = getattr(child, "_value", None)
+    return FileValue(value) if _is_file_value(value) else None
+
+
+def histogram_file_values(child: Any) -> tuple[FileValue, list[FileValue], list[float]] | None:
+    """(sum, buckets, upper bounds) of a histogram child as ``FileValue``, or None when they are not multiprocess file values."""
+    total, buckets, bounds = getattr(child, "_sum", None), getattr(child, "_buckets", None), getattr(child, "_upper_bounds", None)
+    if not _is_file_value(total) or not buckets or bounds is None or len(buckets) != len(bounds):
+        return None
+    if not all(_is_file_value(bucket) for bucket in buckets):
+        return None
+    return FileValue(total), [FileValue(bucket) for bucket in buckets], list(bounds)
+
+
+def reset_after_fork(child: Any) -> None:
+    """Let prometheus_client notice a fork now (its next locked call moves every value to this process's files)."""
+    child._value.get()
+
+
+def _is_file_value(value: Any) -> bool:
+    return (
+        getattr(value, "_multiprocess", False) is True
+        and hasattr(value, "_file")
+        and hasattr(value, "_key")
+        and isinstance(getattr(value, "_value", None), float)
+    )

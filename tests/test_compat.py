@@ -6,7 +6,7 @@ here, with the name of the function to fix, instead of somewhere deep in a reque
 
 from __future__ import annotations
 
-import logging.handlers
+import ast
 from pathlib import Path
 
 import pytest
@@ -64,13 +64,47 @@ def test_existing_cache_never_creates_one() -> None:
     assert _compat.existing_cache(caches, "no-such-alias") is None
 
 
-def test_reopen_gives_a_writable_stream(tmp_path: Path) -> None:
-    handler = logging.handlers.WatchedFileHandler(tmp_path / "app.log", encoding="utf-8")
-    handler.close()
-    stream = _compat.reopen(handler)
-    stream.write("line\n")
-    stream.close()
-    assert (tmp_path / "app.log").read_text() == "line\n"
+def test_file_values_write_what_prometheus_client_reads(tmp_path: Path) -> None:
+    """FileValue adds to prometheus_client's multiprocess values exactly as inc()/observe() would."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from django_observe import _compat
+counter = Counter("jobs", "d", ["kind"]).labels("a")
+gauge = Gauge("busy", "d", multiprocess_mode="livesum")
+histogram = Histogram("took", "d", buckets=(0.1, 1.0))
+assert _compat.file_value(counter) is not None and _compat.file_value(gauge) is not None
+total, buckets, bounds = _compat.histogram_file_values(histogram)
+assert bounds[:2] == [0.1, 1.0] and len(buckets) == 3
+counter.inc(2)
+_compat.file_value(counter).add(3.0)
+_compat.file_value(gauge).add(1.0)
+total.add(0.5); buckets[1].add(1.0)
+histogram.observe(0.05)
+_compat.reset_after_fork(counter)
+registry = CollectorRegistry()
+multiprocess.MultiProcessCollector(registry, path=sys.argv[1])
+print({s.name + str(sorted(s.labels.items())): s.value for f in registry.collect() for s in f.samples})
+"""
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    found = ast.literal_eval(result.stdout)
+    assert found["jobs_total[('kind', 'a')]"] == 5
+    assert found["busy[]"] == 1
+    assert found["took_sum[]"] == 0.55
+    assert (found["took_bucket[('le', '0.1')]"], found["took_bucket[('le', '1.0')]"], found["took_count[]"]) == (1, 2, 2)
+
+
+def test_no_file_values_in_single_process_mode() -> None:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    registry = CollectorRegistry()
+    assert _compat.file_value(Counter("single_c", "d", registry=registry)) is None
+    assert _compat.histogram_file_values(Histogram("single_h", "d", registry=registry)) is None
 
 
 def test_structlog_context_flag_follows_binding() -> None:

@@ -84,7 +84,7 @@ class Metrics:
         self.http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         # Multiprocess mode: the same values written straight to their files (see RequestFiles).
         self.request_files: RequestFiles | None = RequestFiles.of(self.in_progress)
-        self.http_files: dict[tuple[str, str, int], Any] = {}
+        self.http_files: dict[tuple[Any, Any], Any] = {}  # (counter child, histogram child) -> their file values
         self.db_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.cache_children: dict[tuple[str, str, str], Any] = {}
 
@@ -225,7 +225,7 @@ def request_finished(method: str, endpoint: str, status_code: int, duration: flo
             metrics.duration.labels(method, endpoint),
         )
     files = metrics.request_files
-    if files is None or not _write_files(metrics, files, key, children, duration):
+    if files is None or not _write_files(metrics, files, children, duration):
         metrics.in_progress.dec()
         children[0].inc()
         children[1].observe(duration)
@@ -235,11 +235,8 @@ def request_finished(method: str, endpoint: str, status_code: int, duration: flo
         metrics.exceptions.labels(type(exception).__name__, endpoint).inc()
 
 
-def _write_files(metrics: Metrics, files: RequestFiles, key: tuple[str, str, int], children: tuple[Any, Any], duration: float) -> bool:
-    values = metrics.http_files.get(key, False)
-    if values is False:
-        counter, histogram = file_value(children[0]), histogram_file_values(children[1])
-        values = metrics.http_files[key] = None if counter is None or histogram is None else (counter, *histogram)
+def _write_files(metrics: Metrics, files: RequestFiles, children: tuple[Any, Any], duration: float) -> bool:
+    values = _pair_files(metrics, children)
     if values is None:
         return False
     counter, total, buckets, bounds = values
@@ -250,6 +247,32 @@ def _write_files(metrics: Metrics, files: RequestFiles, key: tuple[str, str, int
         # the first bucket whose upper bound is >= the duration, as Histogram.observe picks it
         buckets[bisect.bisect_left(bounds, duration)].add(1.0)
     return True
+
+
+def _pair_files(metrics: Metrics, children: tuple[Any, Any]) -> Any:
+    """(counter, sum, buckets, bounds) file values of a (counter child, histogram child) pair, or None."""
+    values = metrics.http_files.get(children, False)
+    if values is False:
+        counter, histogram = file_value(children[0]), histogram_file_values(children[1])
+        values = metrics.http_files[children] = None if counter is None or histogram is None else (counter, *histogram)
+    return values
+
+
+def count_and_observe(metrics: Metrics, children: tuple[Any, Any], amount: float) -> None:
+    """``children[0].inc()`` and ``children[1].observe(amount)`` (a counter and a histogram child, e.g. a
+    query's): straight to the files in multiprocess mode, as the request metrics are."""
+    files = metrics.request_files
+    values = None if files is None else _pair_files(metrics, children)
+    if files is None or values is None:
+        children[1].observe(amount)
+        children[0].inc()
+        return
+    counter, total, buckets, bounds = values
+    files.check_fork()  # outside requests too (a task's queries in a forked pool process)
+    with files.lock:
+        counter.add(1.0)
+        total.add(amount)
+        buckets[bisect.bisect_left(bounds, amount)].add(1.0)
 
 
 def internal_error(component: str, count: int = 1) -> None:

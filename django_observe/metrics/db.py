@@ -58,8 +58,7 @@ def execute_wrapper(execute: Callable[..., Any], sql: Any, params: Any, many: bo
         metrics.db_errors.labels(*key).inc()
         raise
     finally:
-        children[1].observe(time.perf_counter() - started)
-        children[0].inc()
+        core.count_and_observe(metrics, children, time.perf_counter() - started)
         state[_BUSY] -= 1
 
 
@@ -178,6 +177,8 @@ class _Written:
 
 
 _written = _Written()
+
+
 # A forked child writes its own multiprocess files, which start empty: write everything again.
 def _forget_written() -> None:
     _written.metrics = None

@@ -75,19 +75,29 @@ def _children() -> _Children:
 
 def task_started(name: str) -> None:
     """A task began running in this process."""
-    _children().running(name)[0].inc()
+    children = _children()
+    core.add(children.metrics, children.running(name)[0], 1.0)
 
 
 def task_finished(name: str, status: str | None, duration: float | None, started_here: bool = True) -> None:
-    """A task ended: count it under ``status`` (None: not counted, e.g. IGNORED) and observe its run time."""
+    """A task ended: count it under ``status`` (None: not counted, e.g. IGNORED) and observe its run time.
+
+    In multiprocess mode the writes go straight to this process's files, as the request metrics do.
+    """
     children = _children()
+    metrics = children.metrics
+    counted = False
     if started_here:
         in_progress, histogram = children.running(name)
-        in_progress.dec()
+        core.add(metrics, in_progress, -1.0)
         if duration is not None:
-            histogram.observe(duration)
-    if status is not None:
-        children.ended(name, status).inc()
+            if status is not None:
+                core.count_and_observe(metrics, (children.ended(name, status), histogram), duration)
+                counted = True
+            else:
+                histogram.observe(duration)
+    if status is not None and not counted:
+        core.add(metrics, children.ended(name, status), 1.0)
 
 
 def task_retried(name: str) -> None:

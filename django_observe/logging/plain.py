@@ -131,6 +131,7 @@ def plain_json_line(name: str, level: int, fields: dict[str, Any], created: floa
         return None
     parts = [head, timestamp(created), '"']
     keys = plain.keys
+    encoded: str | None
     for key, value in fields.items():
         if key == "event":
             continue

@@ -85,6 +85,7 @@ class Metrics:
         # Multiprocess mode: the same values written straight to their files (see RequestFiles).
         self.request_files: RequestFiles | None = RequestFiles.of(self.in_progress)
         self.http_files: dict[tuple[Any, Any], Any] = {}  # (counter child, histogram child) -> their file values
+        self.child_files: dict[Any, FileValue | None] = {}  # counter or gauge child -> its file value
         self.db_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.cache_children: dict[tuple[str, str, str], Any] = {}
 
@@ -273,6 +274,21 @@ def count_and_observe(metrics: Metrics, children: tuple[Any, Any], amount: float
         counter.add(1.0)
         total.add(amount)
         buckets[bisect.bisect_left(bounds, amount)].add(1.0)
+
+
+def add(metrics: Metrics, child: Any, amount: float) -> None:
+    """``child.inc(amount)`` of a counter or gauge child; straight to its file in multiprocess mode (Celery's task metrics)."""
+    files = metrics.request_files
+    if files is not None:
+        if child not in metrics.child_files:
+            metrics.child_files[child] = file_value(child)
+        value = metrics.child_files[child]
+        if value is not None:
+            files.check_fork()
+            with files.lock:
+                value.add(amount)
+            return
+    child.inc(amount)
 
 
 def internal_error(component: str, count: int = 1) -> None:

@@ -88,14 +88,20 @@ def _clear_structlog_context() -> None:
         structlog.contextvars.clear_contextvars()
 
 
+def _unset(var: ContextVar[Any]) -> None:
+    # A set() is a new context mapping; most of these are None already (a request binds no task).
+    if var.get() is not None:
+        var.set(None)
+
+
 def bind_request(request_id: str, request: Any = None) -> None:
     """Start a request's context: its id, no user yet, nothing left from the previous one."""
     _clear_structlog_context()
     request_id_var.set(request_id)
-    user_id_var.set(None)
+    _unset(user_id_var)
     request_var.set(request)
-    task_id_var.set(None)
-    task_name_var.set(None)
+    _unset(task_id_var)
+    _unset(task_name_var)
 
 
 def bind_user_id(user_id: Any) -> None:
@@ -107,8 +113,8 @@ def bind_task(task_id: str | None, task_name: str | None, request_id: str | None
     """Start a Celery task's context: the request id it was published under, its id and name."""
     _clear_structlog_context()
     request_id_var.set(request_id)
-    user_id_var.set(None)
-    request_var.set(None)
+    _unset(user_id_var)
+    _unset(request_var)
     task_id_var.set(task_id)
     task_name_var.set(task_name)
 
@@ -116,8 +122,5 @@ def bind_task(task_id: str | None, task_name: str | None, request_id: str | None
 def clear() -> None:
     """Forget the current request or task (after its response was sent or the task ended)."""
     _clear_structlog_context()
-    request_id_var.set(None)
-    user_id_var.set(None)
-    request_var.set(None)
-    task_id_var.set(None)
-    task_name_var.set(None)
+    for var in (request_id_var, user_id_var, request_var, task_id_var, task_name_var):
+        _unset(var)

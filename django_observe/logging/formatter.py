@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
@@ -115,15 +114,16 @@ def _exc_info(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=4)
-def _second(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-
-
 def timestamp(created: float) -> str:
     """ISO 8601 in UTC with microseconds; the formatted second is reused within that second."""
     seconds = int(created)
-    return f"{_second(seconds)}.{int((created - seconds) * 1_000_000):06d}Z"
+    second = _second[0]
+    if second[0] != seconds:
+        second = _second[0] = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))  # one tuple: threads see both or neither
+    return f"{second[1]}.{int((created - seconds) * 1_000_000):06d}Z"
+
+
+_second: list[tuple[int, str]] = [(-1, "")]
 
 
 _timestamp = timestamp  # the name bench/prototypes.py patches against

@@ -126,7 +126,7 @@ def plain_json_line(name: str, level: int, fields: dict[str, Any], created: floa
     event = fields.get("event", "")
     if event.__class__ is not str:
         return None
-    head = plain.head(name, level, event)
+    head = plain.heads.get((name, level, event)) or plain.head(name, level, event)
     if head is None:
         return None
     parts = [head, timestamp(created), '"']

@@ -98,12 +98,13 @@ wait_quiet() {
 {
     echo "django-observe bench/compare.sh, PRESET=$PRESET, started $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "git: $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE/.." status --porcelain -- django_observe 2>/dev/null | grep -q . && echo ' + uncommitted changes in django_observe/')"
-    echo "django_observe imported from: $(cd /tmp && "$PY" -c 'import django_observe, os; print(os.path.dirname(django_observe.__file__))' 2>&1 | tail -1)"
+    src="$(cd /tmp && "$PY" -c 'import django_observe, os; print(os.path.dirname(django_observe.__file__))' 2>&1 | tail -1)"
+    echo "django_observe imported from: $src$( [[ -f "$src/../COMMIT" ]] && echo " (snapshot of commit $(cat "$src/../COMMIT"))")"
     echo "stacks: $STACKS (ASGI: $ASGI_STACKS, memory: $MEM_STACKS, other databases: $DB_STACKS on ${DB_CONFIGS:-none})"
     echo "database: every stack migrated with the same schema (its apps + django-observe's tables), fresh per run (dbprep.py)"
     echo "HTTP: $ROUNDS rounds, wrk -t${WRK_THREADS:-2} -c${WRK_CONNECTIONS:-16} -d$DURATION (warm-up $WARMUP; probe/scrape endpoints -d$EXTRA_DURATION), gunicorn sync -w ${GUNICORN_WORKERS:-2}; ASGI: $ASGI_ROUNDS rounds, uvicorn --workers ${UVICORN_WORKERS:-2}"
-    echo "in-process: $INPROC_ROUNDS rounds, N=$INPROC_N (ASGI N=$INPROC_ASGI_N, /boom N=$INPROC_BOOM_N, /health/ready and /metrics N=$INPROC_EXTRA_N), modes $INPROC_MODES, observe with multiprocess metrics: ${INPROC_OBSERVE_MULTIPROC:-1}"
-    echo "memory: one gunicorn sync worker, $MEM_REQUESTS requests then $MEM_ERRORS errors"
+    echo "in-process: $INPROC_ROUNDS rounds, N=$INPROC_N (ASGI N=$INPROC_ASGI_N, /boom N=$INPROC_BOOM_N, /health/ready and /metrics N=$INPROC_EXTRA_N), modes $INPROC_MODES (+asgi for $ASGI_STACKS), observe with multiprocess metrics: ${INPROC_OBSERVE_MULTIPROC:-1}"
+    if [[ "${SKIP_MEM:-0}" == 1 ]]; then echo "memory: skipped"; else echo "memory: one gunicorn sync worker, $MEM_REQUESTS requests then $MEM_ERRORS errors"; fi
     echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "python: $("$PY" -V 2>&1), wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), SQLite $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
     echo "packages: $("$PY" -m pip freeze --disable-pip-version-check 2>/dev/null | grep -v '^#' | sed 's/^-e .*/django-observe (editable, this repo)/' | tr '\n' ' ')"

@@ -30,6 +30,7 @@ VARIANTS: dict[str, tuple[str, dict, bool]] = {
     "bare": ("bare", {}, False),
     # bare Django on a SQLite file that also holds observe's tables: with CONN_MAX_AGE=0 every
     # request opens a connection and SQLite parses the whole schema on its first query.
+    # Since dbprep.py gives every stack observe's tables, this equals "bare" (kept for old results).
     "bare-observe-schema": ("bare", {}, False),
     "full": ("observe", {}, True),
     "full-single-process-metrics": ("observe", {}, False),

@@ -33,7 +33,7 @@ from .conf import ObserveSettings, get_settings
 from .errors import capture
 from .guard import Guard
 from .health.routes import probe_view
-from .logging import access_logger, log_access, tame_django_loggers
+from .logging import access_logger, log_access, tame_django_loggers, write_access_line
 from .redact import configured_words, safe_path
 
 logger = logging.getLogger(__name__)
@@ -297,12 +297,27 @@ def _log_access(
     path_and_status: bool = False,
 ) -> None:
     status = response.status_code
+    request_text, duration_ms = _request_text(request), round(duration * 1000, 3)
+    if (
+        exception is None
+        and not (slow or with_ip or path_and_status)
+        and not structlog_signals.bind_extra_request_finished_metadata.receivers
+        and write_access_line(
+            logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO,
+            request_text,
+            method,
+            endpoint,
+            status,
+            duration_ms,
+        )
+    ):
+        return  # the default line, in one f-string straight to our handler (logging/plain.py)
     fields: dict[str, Any] = {
-        "request": _request_text(request),
+        "request": request_text,
         "method": method,
         "route": endpoint,
         "code": status,
-        "duration_ms": round(duration * 1000, 3),
+        "duration_ms": duration_ms,
     }
     if with_ip:
         fields["ip"] = request.META.get("REMOTE_ADDR")

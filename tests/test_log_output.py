@@ -69,6 +69,45 @@ def test_the_plain_line_is_the_formatters_line_byte_for_byte(name: str, level: i
         context.clear()
 
 
+@pytest.mark.parametrize("bound", ["request", "request+user"])
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING, logging.ERROR])
+@pytest.mark.parametrize(
+    ("request_text", "route", "code"), [("GET /ping", "ping", 200), ('POST /p"\\\u00e9\u2028\x1b', "p/<slug:s>/", 404)]
+)
+def test_the_access_line_in_one_piece_is_the_formatters_line(bound: str, level: int, request_text: str, route: str, code: int) -> None:
+    from django_observe.logging.plain import access_json_line
+
+    context.bind_request("req-1")
+    if bound == "request+user":
+        context.bind_user_id(42)
+    try:
+        fields = {"request": request_text, "method": request_text.split()[0], "route": route, "code": code, "duration_ms": 12.5}
+        line = access_json_line("django_observe.request", level, request_text, fields["method"], route, code, 12.5, CREATED)
+        assert line == _formatter_line("django_observe.request", level, {**fields, "event": "request_finished"})
+    finally:
+        context.clear()
+
+
+def test_the_middleware_writes_the_default_access_line_in_one_piece(tmp_path: Path, client: Any) -> None:
+    """With our handler alone on the root the middleware takes the one-piece path: same keys, same order."""
+    path = tmp_path / "access.jsonl"
+    handler = _handler(path)
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [handler]
+    try:
+        client.get("/fast/", HTTP_X_REQUEST_ID="one-piece-1")
+    finally:
+        root.handlers = saved
+        handler.close()
+    [line] = [json.loads(raw) for raw in path.read_text().splitlines() if '"request_finished"' in raw]
+    assert list(line) == [
+        "event", "level", "logger", "timestamp", "request", "method", "route", "code", "duration_ms",
+        "request_id", "service", "environment", "version",
+    ]  # fmt: skip
+    assert (line["request"], line["route"], line["code"], line["request_id"]) == ("GET /fast/", "fast/", 200, "one-piece-1")
+
+
 @pytest.mark.parametrize(
     "fields",
     [

@@ -23,6 +23,7 @@ from .output import (
     logging_config,
     sole_observe_handler,
     tame_django_loggers,
+    write_access_line,
 )
 from .sink import flush_all as flush_lines
 
@@ -44,4 +45,5 @@ __all__ = [
     "redact_secrets",
     "sole_observe_handler",
     "tame_django_loggers",
+    "write_access_line",
 ]

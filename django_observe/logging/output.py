@@ -14,7 +14,7 @@ import structlog
 from ..conf import get_settings, on_change
 from ..guard import logged_components, report
 from .formatter import ObserveFormatter, configure_structlog, make_formatter
-from .plain import plain_json_line
+from .plain import access_json_line, plain_json_line
 from .sink import LineSink
 
 FORMATTER_PATH = "django_observe.logging.make_formatter"
@@ -201,6 +201,31 @@ def log_access(level: int, event: str, fields: dict[str, Any], exception: BaseEx
         return
     record = _access_stdlib_logger.makeRecord(ACCESS_LOGGER_NAME, level, "", 0, fields, (), exc_info)
     _access_stdlib_logger.handle(record)
+
+
+def write_access_line(level: int, request_text: str, method: str, route: str, code: int, duration_ms: float) -> bool:
+    """Write the ``request_finished`` line of the default shape straight to our handler; True when done.
+
+    False when the line needs the general path (another handler, a filter, the console format,
+    a bound structlog context ...): the caller then builds the fields and calls ``log_access``.
+    """
+    if not _access_stdlib_logger.isEnabledFor(level):
+        return True  # nothing to write
+    handler = sole_observe_handler(level)
+    if handler is None:
+        return False
+    formatter = handler.formatter
+    if not isinstance(formatter, ObserveFormatter) or formatter.log_format == "console":
+        return False
+    try:
+        created = time.time()
+        line = access_json_line(ACCESS_LOGGER_NAME, level, request_text, method, route, code, duration_ms, created)
+        if line is None:
+            return False
+        handler.sink.write(line, level, created)
+    except Exception:
+        return False  # the general path writes it, or says why it cannot
+    return True
 
 
 def sole_observe_handler(level: int) -> ObserveHandler | None:

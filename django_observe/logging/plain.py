@@ -43,6 +43,7 @@ class _Plain:
         self.tail = f', "service": {_text(conf.SERVICE_NAME)}, "environment": {_text(conf.ENVIRONMENT)}, "version": {_text(conf.VERSION)}'
         self.heads: dict[tuple[str, int, str], str | None] = {}
         self.keys: dict[str, str | None] = {}
+        self.routes: dict[tuple[str, str], str] = {}  # (method, route) -> their part of the access line
 
     def head(self, name: str, level: int, event: str) -> str | None:
         """``{"event": ..., "level": ..., "logger": ..., "timestamp": "`` (the event scrubbed as the formatter does)."""
@@ -184,3 +185,42 @@ def plain_json_line(name: str, level: int, fields: dict[str, Any], created: floa
                     parts.append(f', "{key}": {_text(value)}')
     parts.append("}")
     return "".join(parts)
+
+
+def access_json_line(
+    name: str, level: int, request_text: str, method: str, route: str, code: int, duration_ms: float, created: float
+) -> str | None:
+    """The ``request_finished`` line of the default shape (request, method, route, code, duration_ms), as
+    ``plain_json_line`` writes it, in one f-string; None when only the general paths can write it."""
+    if structlog_context_used() and structlog.contextvars.get_contextvars():
+        return None
+    plain = _state.plain
+    if plain is None:
+        plain = _state.plain = _Plain()
+    head = plain.heads.get((name, level, "request_finished")) or plain.head(name, level, "request_finished")
+    request_id = context.request_id_var.get()
+    if head is None or request_id.__class__ is not str or code.__class__ is not int or duration_ms.__class__ is not float:
+        return None
+    if context.task_id_var.get() is not None or not math.isfinite(duration_ms):
+        return None
+    route_part = plain.routes.get((method, route))
+    if route_part is None:
+        route_part = f', "method": {_text(method)}, "route": {_text(route)}'
+        if len(plain.routes) < _CACHE_LIMIT:  # routes are bounded (URL patterns), like the metric labels
+            plain.routes[(method, route)] = route_part
+    user_part = ""
+    user_id = context.get_user_id()
+    if user_id is not None:
+        encoded = _value(user_id)
+        if encoded is None:
+            return None
+        user_part = f', "user_id": {encoded}'
+    trace_part = ""
+    if plain.trace_ids:
+        ids = tracing.current_ids()
+        if ids is not None:
+            trace_part = f', "trace_id": {_text(ids[0])}, "span_id": {_text(ids[1])}'
+    return (
+        f'{head}{timestamp(created)}", "request": {encode_basestring(request_text)}{route_part}, "code": {int.__repr__(code)}, '
+        f'"duration_ms": {float.__repr__(duration_ms)}, "request_id": {encode_basestring(request_id)}{user_part}{plain.tail}{trace_part}}}'
+    )

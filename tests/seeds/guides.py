@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,18 @@ class Site:
     def json_lines(self, path: Path | None = None) -> list[dict[str, Any]]:
         text = path.read_text(errors="replace") if path else self.log()
         return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def wait_lines(self, ready: Callable[[list[dict[str, Any]]], bool], path: Path | None = None) -> list[dict[str, Any]]:
+        """The JSON lines once ``ready(lines)`` (or after 15 s: the caller's asserts then say what is missing).
+
+        Lines are written in batches (``LOG_BUFFER_SECONDS``, 0.5 s by default) after their request.
+        """
+        deadline = time.monotonic() + 15
+        while True:
+            lines = self.json_lines(path)
+            if ready(lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.1)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         return fetch(self.url + path, headers)

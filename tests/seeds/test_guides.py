@@ -142,8 +142,7 @@ def test_000_cosmiv(world: dict[str, Any]) -> None:
     assert status == 200 and headers["X-Request-ID"] == "cosmiv-job-1"
     assert admin_login(site, "nobody", WRONG) == 200
     assert site.get("/fail/")[0] == 500
-    time.sleep(0.2)  # the access line of the last request is written after its response
-    lines = site.json_lines()
+    lines = site.wait_lines(lambda lines: {"Processing job", "login_failed", "request_failed"} <= {line.get("event") for line in lines})
     [job] = [line for line in lines if line.get("event") == "Processing job"]
     assert (job["module"], job["function"], job["job_id"], job["request_id"], job["level"], job["logger"]) == (
         "views",
@@ -179,8 +178,8 @@ def test_001_shadower(world: dict[str, Any]) -> None:
     for _ in range(6):  # over both workers
         site.get("/workspace/acme/")
     site.get("/work/", {"X-Request-ID": "shadower-traced-1"})
-    time.sleep(0.2)
-    [line] = [line for line in site.json_lines() if line.get("request_id") == "shadower-traced-1" and line.get("event") == "Processing job"]
+    traced = site.wait_lines(lambda lines: any(line.get("request_id") == "shadower-traced-1" for line in lines))
+    [line] = [line for line in traced if line.get("request_id") == "shadower-traced-1" and line.get("event") == "Processing job"]
     assert (line["environment"], line["version"]) == ("production", "1.0.0"), "APP_ENV / APP_VERSION"
     spans = [json.loads(raw) for raw in (world["tmp"] / "spans.jsonl").read_text().splitlines() if raw.strip()]
     [span] = [span for span in spans if span["attributes"].get("request_id") == "shadower-traced-1"]
@@ -197,9 +196,8 @@ def test_002_terra(world: dict[str, Any]) -> None:
     site: Site = world["sites"]["terra"]
     for path in ["/work/", "/missing/", "/fail/"] * 2:
         site.get(path)
-    time.sleep(0.2)
     log_file = world["tmp"] / "terra" / "terra_constellata.log"
-    lines = site.json_lines(log_file)
+    lines = site.wait_lines(lambda lines: any(line.get("path") == "/missing/" for line in lines), log_file)
     assert lines and all((line["environment"], line["version"]) == ("production", "1.0.0") for line in lines)
     # LogQL `|= "request_finished" | json | status_code >= 400` (the guide's, with our event name).
     raw = [text for text in log_file.read_text().splitlines() if "request_finished" in text]
@@ -240,7 +238,7 @@ def test_003_promptforge(world: dict[str, Any]) -> None:
     assert 'user_logins_total{result="success"} 1.0' in scrape and 'user_logins_total{result="failure"} 2.0' in scrape
     assert "user_registrations_total 1.0" in scrape
     assert 'external_requests_total{operation="POST",service="gemini",status="500"} 2.0' in scrape
-    time.sleep(0.2)
+    site.wait_lines(lambda lines: {("/slow/", True), ("/work/", None)} <= {(line.get("path"), line.get("slow")) for line in lines})
     log = site.log()
     assert PASSWORD not in log and WRONG not in log and PASSWORD not in scrape
     stored = " ".join(str(row) for row in site.sql("SELECT data FROM django_observe_errorevent"))

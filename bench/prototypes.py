@@ -4,7 +4,7 @@
     python bench/callgrind.py --variant 'proto={"BENCH_PROTOTYPES": "all"}'
 
 benchsite/wsgi.py and asgi.py call ``apply()`` after Django is set up when BENCH_PROTOTYPES is
-set. Each prototype is the smallest change that gives the number for /work/coord/perf-findings.md;
+set. Each prototype is the smallest change that gives the number for bench/FINDINGS.md;
 they were written against the django_observe layout of commit f742d28 (logging/output.py,
 logging/formatter.py, metrics/core.py, metrics/db.py) and check that what they replace exists.
 ``verify_preformatted_line()`` checks the pre-formatted access line byte for byte against the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core.checks import Warning
 from django.core.management import call_command
 from django.test import override_settings
@@ -45,6 +46,7 @@ def test_subclass_counts_as_ours() -> None:
     assert check_middleware(None) == []
 
 
+@pytest.mark.django_db  # Django 6's model field checks query the database's features
 def test_demo_project_passes_all_checks() -> None:
     call_command("check", "--fail-level", "WARNING")
 

@@ -186,7 +186,6 @@ class RequestFiles:
     def __init__(self, in_progress: FileValue, in_progress_child: Any) -> None:
         self.in_progress = in_progress
         self.in_progress_child = in_progress_child
-        self.lock = threading.Lock()
         self.pid = os.getpid()
 
     @classmethod
@@ -200,7 +199,12 @@ class RequestFiles:
         if pid != self.pid:
             reset_after_fork(self.in_progress_child)
             self.pid = pid
-            self.lock = threading.Lock()
+
+
+# One lock for every direct write of the process; a forked child gets a new one (a thread of the
+# parent may have held it at the fork). The pid check above also covers forks that run no hooks.
+_files_lock = [threading.Lock()]
+os.register_at_fork(after_in_child=lambda: _files_lock.__setitem__(0, threading.Lock()))
 
 
 def request_started() -> None:
@@ -211,7 +215,7 @@ def request_started() -> None:
         metrics.in_progress.inc()
         return
     files.check_fork()
-    with files.lock:
+    with _files_lock[0]:
         files.in_progress.add(1.0)
 
 
@@ -241,7 +245,7 @@ def _write_files(metrics: Metrics, files: RequestFiles, children: tuple[Any, Any
     if values is None:
         return False
     counter, total, buckets, bounds = values
-    with files.lock:
+    with _files_lock[0]:
         files.in_progress.add(-1.0)
         counter.add(1.0)
         total.add(duration)
@@ -270,7 +274,7 @@ def count_and_observe(metrics: Metrics, children: tuple[Any, Any], amount: float
         return
     counter, total, buckets, bounds = values
     files.check_fork()  # outside requests too (a task's queries in a forked pool process)
-    with files.lock:
+    with _files_lock[0]:
         counter.add(1.0)
         total.add(amount)
         buckets[bisect.bisect_left(bounds, amount)].add(1.0)
@@ -285,7 +289,7 @@ def add(metrics: Metrics, child: Any, amount: float) -> None:
         value = metrics.child_files[child]
         if value is not None:
             files.check_fork()
-            with files.lock:
+            with _files_lock[0]:
                 value.add(amount)
             return
     child.inc(amount)

@@ -562,6 +562,72 @@ def probe_parts() -> None:
     atexit.register(report)
 
 
+# --- ablations: switch one part of the current hot path off, to count what it costs -------------
+
+
+def _ablate(module_name: str, attribute: str, replacement: Any) -> Any:
+    import importlib
+
+    module = importlib.import_module(module_name)
+    if not hasattr(module, attribute):
+        raise RuntimeError(f"ablation target {module_name}.{attribute} is gone")
+    setattr(module, attribute, replacement)
+
+
+def ablate_sentry_scope() -> None:
+    """No Sentry isolation scope per request (lean mode's fork + propagation context)."""
+    _ablate("django_observe.errors.capture", "enter_request_scope", lambda request: None)
+
+
+def ablate_context() -> None:
+    """No request context bound or cleared (request id, request, user, task contextvars)."""
+    _ablate("django_observe.context", "bind_request", lambda *args: None)
+    _ablate("django_observe.context", "clear", lambda: None)
+
+
+def ablate_tag_span() -> None:
+    """No trace-id tagging of the current span."""
+    _ablate("django_observe.tracing", "tag_span", lambda *args: None)
+
+
+def ablate_closer() -> None:
+    """No response closer (the context stays bound until the next request)."""
+    _ablate("django_observe.middleware", "add_response_closer", lambda *args: None)
+
+
+def ablate_request_metrics() -> None:
+    """No request metrics (in progress, count, duration)."""
+    _ablate("django_observe.metrics", "request_started", lambda: None)
+    _ablate("django_observe.metrics", "request_finished", lambda *args: None)
+
+
+def ablate_access_line() -> None:
+    """No access line."""
+    _ablate("django_observe.middleware", "_log_access", lambda *args: None)
+
+
+def ablate_user_id() -> None:
+    """No user id lookup at the end of the request."""
+    _ablate("django_observe.context", "user_id_from_request", lambda request: None)
+
+def ablate_request_text() -> None:
+    """The access line's ``request`` field without the path redaction (a constant)."""
+    _ablate("django_observe.middleware", "_request_text", lambda request: "GET /ping")
+
+
+def ablate_line_write() -> None:
+    """The access line rendered but not queued or written (LineSink.write does nothing)."""
+    from django_observe.logging.sink import LineSink
+
+    LineSink.write = lambda self, line, level, created: None  # type: ignore[method-assign]
+
+def ablate_middleware() -> None:
+    """ObserveMiddleware passes the request straight through (what is left is the app outside the middleware)."""
+    from django_observe.middleware import ObserveMiddleware
+
+    ObserveMiddleware.__call__ = lambda self, request: self.get_response(request)  # type: ignore[method-assign]
+
+
 PROTOTYPES = {
     "buffered_log": buffered_log,
     "preformatted_line": preformatted_line,
@@ -575,6 +641,16 @@ PROTOTYPES = {
     "probe_parts": probe_parts,
     "direct_line": direct_line,
     "batched_direct_line": batched_direct_line,
+    "ablate_sentry_scope": ablate_sentry_scope,
+    "ablate_context": ablate_context,
+    "ablate_tag_span": ablate_tag_span,
+    "ablate_closer": ablate_closer,
+    "ablate_user_id": ablate_user_id,
+    "ablate_request_metrics": ablate_request_metrics,
+    "ablate_request_text": ablate_request_text,
+    "ablate_line_write": ablate_line_write,
+    "ablate_access_line": ablate_access_line,
+    "ablate_middleware": ablate_middleware,
 }
 
 

@@ -202,7 +202,7 @@ class RequestFiles:
 
 
 # One lock for every direct write of the process; a forked child gets a new one (a thread of the
-# parent may have held it at the fork). The pid check above also covers forks that run no hooks.
+# parent may have held it at the fork). The pid check above moves the values of a fork that runs no hooks.
 _files_lock = [threading.Lock()]
 os.register_at_fork(after_in_child=lambda: _files_lock.__setitem__(0, threading.Lock()))
 

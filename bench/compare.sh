@@ -7,6 +7,9 @@
 #   1. HTTP, WSGI: run_http.sh (gunicorn sync -w 2, wrk) for every stack, ROUNDS rounds, SQLite;
 #      also /health/ready and /metrics on the stacks that serve them; then /db on each DB_CONFIGS
 #      entry (PostgreSQL, CONN_MAX_AGE 0 and 60) for DB_STACKS, in the same round.
+#   1b. HTTP, interleaved: interleave.py per INTERLEAVE_CONFIGS entry (endpoint:db:CONN_MAX_AGE) and per
+#      INTERLEAVE_PAIRS pair: both servers up, wrk alternating between them in 1 s slices (the
+#      drift-proof ratios; back-to-back 10 s runs move by ±30 % on this machine).
 #   2. HTTP, ASGI: run_http.sh with SERVER=uvicorn for ASGI_STACKS (bare, observe), ASGI_ROUNDS rounds,
 #      /ping /aping /db.
 #   3. In-process: inproc.py (test client, the raw WSGI callable; ASGI callable for ASGI_STACKS),
@@ -30,7 +33,9 @@
 #   GUNICORN_WORKERS=2  UVICORN_WORKERS=2  ENDPOINTS="/ping /db"  ASGI_ENDPOINTS="/ping /aping /db"
 #   EXTRA_ENDPOINTS="/health/ready /metrics"
 #   MEM_STACKS="bare observe"  MEM_REQUESTS=100000 [20000]  MEM_ERRORS=10000 [2000]
-#   SKIP_HTTP SKIP_ASGI SKIP_INPROC SKIP_MEM (1 = skip that part)  QUIET_CORES=0.5  QUIET_WAIT=60
+#   INTERLEAVE_CONFIGS="/ping:sqlite:0 /db:sqlite:0 /db:postgresql:0 /db:postgresql:60"
+#   INTERLEAVE_PAIRS="bare:observe project-bare:project-observe"  INTERLEAVE_SLICES=30 [10]
+#   SKIP_HTTP SKIP_INTERLEAVE SKIP_ASGI SKIP_INPROC SKIP_MEM (1 = skip that part)  QUIET_CORES=0.5  QUIET_WAIT=60
 #   RESULTS_DIR=/tmp/obsbench/results-<UTC time>  UPDATE_README=1  BENCH_VENV  BENCH_STATE_DIR
 set -euo pipefail
 
@@ -39,8 +44,8 @@ VENV="${BENCH_VENV:-/tmp/obsbench-venv}"
 STATE="${BENCH_STATE_DIR:-/tmp/obsbench}"
 PRESET="${PRESET:-full}"
 case "$PRESET" in
-    quick) d_rounds=1 d_inproc_rounds=2 d_n=3000 d_asgi_n=600 d_boom=300 d_extra=300 d_dur=5s d_warm=1s d_xdur=3s d_mreq=20000 d_merr=2000 ;;
-    full) d_rounds=3 d_inproc_rounds=3 d_n=10000 d_asgi_n=2000 d_boom=1000 d_extra=1000 d_dur=10s d_warm=2s d_xdur=5s d_mreq=100000 d_merr=10000 ;;
+    quick) d_slices=10 d_rounds=1 d_inproc_rounds=2 d_n=3000 d_asgi_n=600 d_boom=300 d_extra=300 d_dur=5s d_warm=1s d_xdur=3s d_mreq=20000 d_merr=2000 ;;
+    full) d_slices=30 d_rounds=3 d_inproc_rounds=3 d_n=10000 d_asgi_n=2000 d_boom=1000 d_extra=1000 d_dur=10s d_warm=2s d_xdur=5s d_mreq=100000 d_merr=10000 ;;
     *) echo "PRESET must be quick or full" >&2; exit 2 ;;
 esac
 STACKS="${STACKS:-bare peers observe project-bare project-observe}"
@@ -49,6 +54,9 @@ ASGI_ENDPOINTS="${ASGI_ENDPOINTS:-/ping /aping /db}"
 DB_CONFIGS="${DB_CONFIGS-postgresql:0 postgresql:60}"
 DB_STACKS="${DB_STACKS:-bare observe project-bare project-observe}"
 MEM_STACKS="${MEM_STACKS:-bare observe}"
+INTERLEAVE_CONFIGS="${INTERLEAVE_CONFIGS-/ping:sqlite:0 /db:sqlite:0 /db:postgresql:0 /db:postgresql:60}"
+INTERLEAVE_PAIRS="${INTERLEAVE_PAIRS-bare:observe project-bare:project-observe}"
+INTERLEAVE_SLICES="${INTERLEAVE_SLICES:-$d_slices}"
 ROUNDS="${ROUNDS:-$d_rounds}"
 ASGI_ROUNDS="${ASGI_ROUNDS:-$ROUNDS}"
 INPROC_ROUNDS="${INPROC_ROUNDS:-$d_inproc_rounds}"
@@ -102,6 +110,7 @@ wait_quiet() {
     echo "django_observe imported from: $src$( [[ -f "$src/../COMMIT" ]] && echo " (snapshot of commit $(cat "$src/../COMMIT"))")"
     echo "stacks: $STACKS (ASGI: $ASGI_STACKS, memory: $MEM_STACKS, other databases: $DB_STACKS on ${DB_CONFIGS:-none})"
     echo "database: every stack migrated with the same schema (its apps + django-observe's tables), fresh per run (dbprep.py)"
+    echo "HTTP interleaved: ${INTERLEAVE_CONFIGS:-none} for ${INTERLEAVE_PAIRS:-no pairs}, $INTERLEAVE_SLICES slices of 1 s per server"
     echo "HTTP: $ROUNDS rounds, wrk -t${WRK_THREADS:-2} -c${WRK_CONNECTIONS:-16} -d$DURATION (warm-up $WARMUP; probe/scrape endpoints -d$EXTRA_DURATION), gunicorn sync -w ${GUNICORN_WORKERS:-2}; ASGI: $ASGI_ROUNDS rounds, uvicorn --workers ${UVICORN_WORKERS:-2}"
     echo "in-process: $INPROC_ROUNDS rounds, N=$INPROC_N (ASGI N=$INPROC_ASGI_N, /boom N=$INPROC_BOOM_N, /health/ready and /metrics N=$INPROC_EXTRA_N), modes $INPROC_MODES (+asgi for $ASGI_STACKS), observe with multiprocess metrics: ${INPROC_OBSERVE_MULTIPROC:-1}"
     if [[ "${SKIP_MEM:-0}" == 1 ]]; then echo "memory: skipped"; else echo "memory: one gunicorn sync worker, $MEM_REQUESTS requests then $MEM_ERRORS errors"; fi
@@ -124,6 +133,19 @@ if [[ "${SKIP_HTTP:-0}" != 1 ]]; then
                     RESULTS_DIR="$OUT/wrk" "$HERE/run_http.sh" "$s" 2>&1 | tee -a "$OUT/http.log" ||
                     echo "!! run_http.sh $s (gunicorn, $cfg) round $r failed" | tee -a "$OUT/failures.txt"
             done
+        done
+    done
+fi
+
+if [[ "${SKIP_INTERLEAVE:-0}" != 1 ]]; then
+    for cfg in $INTERLEAVE_CONFIGS; do
+        IFS=: read -r ep db cma <<<"$cfg"
+        for pair in $INTERLEAVE_PAIRS; do
+            wait_quiet
+            echo "== interleave.py $ep ($db, CONN_MAX_AGE $cma): ${pair%%:*} vs ${pair##*:}" | tee -a "$OUT/interleave.log"
+            BENCH_DB="$db" BENCH_CONN_MAX_AGE="$cma" "$PY" "$HERE/interleave.py" --path "$ep" --slices "$INTERLEAVE_SLICES" \
+                --results "$OUT/interleave.txt" "${pair%%:*}=${pair%%:*}" "${pair##*:}=${pair##*:}" 2>&1 | tee -a "$OUT/interleave.log" ||
+                echo "!! interleave.py $ep $cfg $pair failed" | tee -a "$OUT/failures.txt"
         done
     done
 fi

@@ -14,6 +14,11 @@ and, against the first server, the median of the per-slice-pair differences with
 interquartile range. Idle servers use no CPU (sync workers sleep in select).
 
 Specs: NAME=STACK or NAME=STACK:ENV_JSON (extra environment for that server).
+
+Database: BENCH_DB / BENCH_CONN_MAX_AGE as for run_http.sh (on PostgreSQL every stack uses its
+database obsbench_<stack>: give each server a different stack). ``--results FILE`` appends one
+RESULT line per server after the first (compare.sh reads them): median CPU µs per request of both,
+the median and IQR of the paired differences, and the median of the paired req/s ratios.
 """
 
 from __future__ import annotations
@@ -157,6 +162,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--results", help="append RESULT lines (one per server after the first) to this file")
+    ap.add_argument("--round", default="1", help="copied into the RESULT lines")
     args = ap.parse_args()
     servers = []
     try:
@@ -184,15 +191,32 @@ def main() -> int:
         f"| server | stack | slices | server CPU µs/req (median) | user | sys | added vs {base.name} (median of paired slices) | IQR of the differences | req per slice (median) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
+    results = []
     for server in servers:
         cpu = [s[0] for s in server.slices]
         pairs = [a[0] - b[0] for a, b in zip(server.slices, base.slices)]
+        if server is not base and pairs:
+            # Requests per slice of equal length: their ratio is the req/s ratio of the two neighbours.
+            ratios = [a[3] / b[3] for a, b in zip(server.slices, base.slices) if b[3]]
+            results.append(
+                f"RESULT kind=interleave server=gunicorn endpoint={args.path} db={os.environ.get('BENCH_DB', 'sqlite')} "
+                f"cma={os.environ.get('BENCH_CONN_MAX_AGE', '0')} stack={server.stack} base={base.stack} round={args.round} "
+                f"slices={len(pairs)} slice_s={args.slice:g} cpu_us={statistics.median(cpu):.1f} "
+                f"base_cpu_us={statistics.median([b[0] for b in base.slices]):.1f} added_us={statistics.median(pairs):.1f} "
+                f"added_q1={q(pairs, 0.25):.1f} added_q3={q(pairs, 0.75):.1f} "
+                f"rps={statistics.median([a[3] for a in server.slices]) / args.slice:.1f} "
+                f"base_rps={statistics.median([b[3] for b in base.slices]) / args.slice:.1f} ratio={statistics.median(ratios):.4f} "
+                f"ratio_q1={q(ratios, 0.25):.4f} ratio_q3={q(ratios, 0.75):.4f} load0={load0[0]:.2f} load1={load1[0]:.2f}"
+            )
         added = f"{statistics.median(pairs):+,.0f} µs" if server is not base and pairs else "-"
         iqr = f"{q(pairs, 0.25):+,.0f} .. {q(pairs, 0.75):+,.0f}" if server is not base and pairs else "-"
         print(
             f"| {server.name} | {server.stack} | {len(cpu)} | {statistics.median(cpu):,.0f} | {statistics.median([s[1] for s in server.slices]):,.0f} | "
             f"{statistics.median([s[2] for s in server.slices]):,.0f} | {added} | {iqr} | {statistics.median([s[3] for s in server.slices]):,.0f} |"
         )
+    if args.results and results:
+        with open(args.results, "a") as file:
+            file.write("\n".join(results) + "\n")
     return 0
 
 

@@ -4,8 +4,8 @@
     python3 summarize.py RESULTS_DIR [RESULTS_DIR ...] [--quiet-max 0.10]
 
 Reads from each RESULTS_DIR: header.txt (run facts written by compare.sh), http.log (RESULT
-lines of run_http.sh), inproc.jsonl (JSON lines of inproc.py) and mem.log (RESULT lines of
-memcheck.sh). Prints: the goals with the measured value, then per part per-round values,
+lines of run_http.sh), interleave.txt (RESULT lines of interleave.py), inproc.jsonl (JSON lines
+of inproc.py) and mem.log (RESULT lines of memcheck.sh). Prints: the goals with the measured value, then per part per-round values,
 medians over rounds, the spread between rounds ((max-min)/median), and the ratios
 observe/bare, peers/bare and observe/peers computed per round (same round = back-to-back runs).
 Several folders are pooled (their rounds are numbered folder.round).
@@ -113,6 +113,15 @@ def parse_http(path, tag):
     return rows
 
 
+def parse_interleave(path, tag):
+    rows = parse_result_lines(path, tag)
+    for kv in rows:
+        for k in ("cpu_us", "base_cpu_us", "added_us", "added_q1", "added_q3", "rps", "base_rps", "ratio", "ratio_q1", "ratio_q3"):
+            kv[k] = float(kv[k])
+        kv["slices"] = int(kv["slices"])
+    return rows
+
+
 def parse_inproc(path, tag):
     rows, other = [], []
     for line in path.read_text().splitlines():
@@ -156,6 +165,43 @@ def inproc_pick(rows, stack, mode, endpoint):
 def paired(cur, ref, key):
     """Per-round (stack, base) values of key for the rounds both have."""
     return [(cur[k][key], ref[k][key]) for k in cur if k in ref]
+
+
+def interleave_table(rows, out, level="###"):
+    """The HTTP goals measured interleaved: both servers up, wrk alternating between them in short slices."""
+    if not rows:
+        return
+    out.append(f"{level} HTTP goals, interleaved (interleave.py)\n")
+    out.append(
+        "Both servers of a pair run at once and wrk drives them in turn, in slices of equal length (A B, B A, ...): "
+        "each slice of one has a neighbour slice of the other within seconds, so the machine's drift, which moves "
+        "back-to-back 10 s runs by ±30 % here, cancels. ratio = median over slice pairs of (requests observe / "
+        "requests bare); added = median of the paired differences of server CPU per request; IQR in brackets.\n"
+    )
+    out.append("| measure | bare | observe | ratio (IQR) | goal | met? | added server CPU µs/req (IQR) | goal | met? | slice pairs |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    yes, no = "**yes**", "**NO**"
+    for r in sorted(rows, key=lambda r: (r["base"], r["endpoint"] != "/ping", r["db"], r["cma"], r["round"])):
+        what = "startproject site: " if r["stack"].startswith("project") else ""
+        db = "" if r["endpoint"] == "/ping" else f" ({db_label(r['db'], r['cma'])})"
+        cpu_goal = r["endpoint"] == "/ping"
+        out.append(
+            row(
+                [
+                    f"{what}gunicorn `{r['endpoint']}` req/s{db}",
+                    fmt(r["base_rps"], 0),
+                    fmt(r["rps"], 0),
+                    f"**{r['ratio']:.3f}** ({r['ratio_q1']:.3f} .. {r['ratio_q3']:.3f})",
+                    f"≥ {GOAL_HTTP_RATIO:.2f}",
+                    yes if r["ratio"] >= GOAL_HTTP_RATIO else no,
+                    f"{r['added_us']:+,.0f} ({r['added_q1']:+,.0f} .. {r['added_q3']:+,.0f}) of {r['base_cpu_us']:,.0f}",
+                    f"≤ +{GOAL_SERVER_CPU_ADDED_US:.0f} µs" if cpu_goal else "-",
+                    (yes if r["added_us"] <= GOAL_SERVER_CPU_ADDED_US else no) if cpu_goal else "-",
+                    r["slices"],
+                ]
+            )
+        )
+    out.append("")
 
 
 def goals_table(http, inproc, mem, headers, out, level="###"):
@@ -550,20 +596,22 @@ def main():
     ap.add_argument("--quiet-max", type=float, default=0.10, help="max cores used by other processes for a 'quiet' round")
     ap.add_argument("--goals-only", action="store_true", help="print only the goals table")
     args = ap.parse_args()
-    http, inproc, others, mem, headers = [], [], [], [], []
+    http, interleaved, inproc, others, mem, headers = [], [], [], [], [], []
     for i, d in enumerate(Path(p) for p in args.results_dirs):
         tag = f"{i + 1}." if len(args.results_dirs) > 1 else ""
         if (d / "header.txt").exists():
             headers.append(d / "header.txt")
         if (d / "http.log").exists():
             http += parse_http(d / "http.log", tag)
+        if (d / "interleave.txt").exists():
+            interleaved += parse_interleave(d / "interleave.txt", tag)
         if (d / "inproc.jsonl").exists():
             r, o = parse_inproc(d / "inproc.jsonl", tag)
             inproc += r
             others += o
         if (d / "mem.log").exists():
             mem += parse_mem(d / "mem.log", tag)
-    if not (http or inproc or mem):
+    if not (http or interleaved or inproc or mem):
         print(f"no results found in {' '.join(args.results_dirs)}", file=sys.stderr)
         return 1
     out = []
@@ -574,9 +622,11 @@ def main():
     if args.goals_only:
         out = []
         goals_table(http, inproc, mem, headers, out, level="##")
+        interleave_table(interleaved, out, level="##")
         print("\n".join(out))
         return 0
     goals_table(http, inproc, mem, headers, out)
+    interleave_table(interleaved, out)
     main_eps = ("/ping", "/aping", "/db", "/boom")
     for db, cma in ordered((r["db"], r["cma"]) for r in http):
         http_tables(http, "gunicorn", main_eps, args.quiet_max, out, "HTTP (WSGI)", db, cma)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Usage: bash bench/compare.sh                 (full run, ~20 min)
-#        PRESET=quick bash bench/compare.sh    (~5 min, fewer/shorter rounds, smaller memory check)
+# Usage: bash bench/compare.sh                 (full run, ~55 min on a quiet 2-core machine)
+#        PRESET=quick bash bench/compare.sh    (~20 min: 1 round, shorter runs, 10 interleaved slices, smaller memory check)
 #
 # The whole comparison in one run, stacks alternating: bare vs peers vs observe (minimal site),
 # project-bare vs project-observe (a `startproject` site: contrib apps, default middleware):
@@ -17,7 +17,7 @@
 #   4. Memory: memcheck.sh (one gunicorn worker, MEM_REQUESTS requests, then MEM_ERRORS errors).
 #   5. summarize.py -> RESULTS_DIR/summary.md, copied to bench/LATEST.md and into bench/README.md
 #      (the goals table at the top between the "goals" markers, everything between the "figures"
-#      markers) unless UPDATE_README=0.
+#      markers) unless UPDATE_README=0 or a part was skipped (SKIP_*).
 # Every stack's database has the same schema (dbprep.py). Load average at start and end is recorded.
 # The stack order is reversed every other round so that drift of the machine does not favour one.
 # Before each HTTP run it waits (at most QUIET_WAIT s) until other processes use < QUIET_CORES cores.
@@ -191,7 +191,12 @@ echo
 python3 "$HERE/summarize.py" "$OUT" | tee "$OUT/summary.md"
 python3 "$HERE/summarize.py" --goals-only "$OUT" >"$OUT/goals.md"
 
-if [[ "${UPDATE_README:-1}" == 1 ]]; then
+# A partial run (a part skipped) leaves README.md alone: its goals table would lose rows.
+partial=0
+for part in SKIP_HTTP SKIP_INTERLEAVE SKIP_ASGI SKIP_INPROC SKIP_MEM; do [[ "${!part:-0}" == 1 ]] && partial=1; done
+if [[ "${UPDATE_README:-1}" == 1 && "$partial" == 1 ]]; then
+    echo "a part was skipped: bench/LATEST.md and bench/README.md left alone (results in $OUT)"
+elif [[ "${UPDATE_README:-1}" == 1 ]]; then
     cp "$OUT/summary.md" "$HERE/LATEST.md"
     python3 - "$HERE/README.md" "$OUT/summary.md" "$OUT/goals.md" "$OUT" <<'PYEOF'
 import sys

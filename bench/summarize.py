@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -181,7 +182,14 @@ def interleave_table(rows, out, level="###"):
     out.append("| measure | bare | observe | ratio (IQR) | goal | met? | added server CPU µs/req (IQR) | goal | met? | slice pairs |")
     out.append("|---|---|---|---|---|---|---|---|---|---|")
     yes, no = "**yes**", "**NO**"
-    for r in sorted(rows, key=lambda r: (r["base"], r["endpoint"] != "/ping", r["db"], r["cma"], r["round"])):
+
+    def shown(ratio):  # truncated, not rounded: 0.8998 must not read as the goal's 0.900
+        return f"{math.floor(ratio * 1000) / 1000:.3f}"
+
+    def order(r):
+        return (r["base"], r["endpoint"] != "/ping", r["db"] != "sqlite", int(r["cma"]), r["round"])
+
+    for r in sorted(rows, key=order):
         what = "startproject site: " if r["stack"].startswith("project") else ""
         db = "" if r["endpoint"] == "/ping" else f" ({db_label(r['db'], r['cma'])})"
         cpu_goal = r["endpoint"] == "/ping"
@@ -191,7 +199,7 @@ def interleave_table(rows, out, level="###"):
                     f"{what}gunicorn `{r['endpoint']}` req/s{db}",
                     fmt(r["base_rps"], 0),
                     fmt(r["rps"], 0),
-                    f"**{r['ratio']:.3f}** ({r['ratio_q1']:.3f} .. {r['ratio_q3']:.3f})",
+                    f"**{shown(r['ratio'])}** ({shown(r['ratio_q1'])} .. {shown(r['ratio_q3'])})",
                     f"≥ {GOAL_HTTP_RATIO:.2f}",
                     yes if r["ratio"] >= GOAL_HTTP_RATIO else no,
                     f"{r['added_us']:+,.0f} ({r['added_q1']:+,.0f} .. {r['added_q3']:+,.0f}) of {r['base_cpu_us']:,.0f}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
 
@@ -20,12 +21,17 @@ from django_observe.conf import get_settings  # noqa: E402
 get_settings.cache_clear()
 
 
+def missing(what: str, remedy: str) -> NoReturn:
+    """A service, tool or device the test needs is absent: fail under scripts/test.sh (CI), skip a casual run."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what}; {remedy}")
+    pytest.skip(what)
+
+
 def _service(variable: str, what: str) -> str:
     if url := os.environ.get(variable):
         return url
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{variable} is not set; this test needs a real {what} (scripts/test.sh sets it)")
-    pytest.skip(f"{variable} is not set: no real {what} for this run")
+    missing(f"{variable} is not set: no real {what} for this run", "scripts/test.sh sets it")
 
 
 @pytest.fixture(scope="session")
@@ -49,9 +55,7 @@ def require_binary(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{name} is not installed; scripts/test.sh installs it with apt-get")
-    pytest.skip(f"{name} is not installed")
+    missing(f"{name} is not installed", "scripts/test.sh installs it with apt-get")
 
 
 # Playwright drives the system Chromium (no browser downloads here); see RECIPES.md section 4.

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import missing
 from tests.metrics.helpers import TOKEN, fetch, samples, value
 from tests.servers import running_server
 
@@ -24,9 +24,7 @@ FULL_DISK = "/dev/full"
 
 def test_a_full_disk_under_log_file_loses_lines_counted_and_says_so_once() -> None:
     if not os.path.exists(FULL_DISK):
-        if REQUIRE_SERVICES:  # CI (Linux) has it: a missing device must not hide the test there
-            pytest.fail(f"{FULL_DISK} does not exist on this system")
-        pytest.skip(f"{FULL_DISK} does not exist on this system")
+        missing(f"{FULL_DISK} does not exist on this system", "Linux (CI) has it")
     env = {"OBSERVE_JSON": json.dumps({"LOG_FILE": FULL_DISK}), "METRICS_TOKEN": TOKEN}
     with running_server("gunicorn", workers=1, env=env) as server:
         assert [fetch(f"{server.url}/fast/", token=None)[0] for _ in range(50)] == [200] * 50

@@ -5,8 +5,8 @@
 
 Reads from each RESULTS_DIR: header.txt (run facts written by compare.sh), http.log (RESULT
 lines of run_http.sh), interleave.txt (RESULT lines of interleave.py), inproc.jsonl (JSON lines
-of inproc.py) and mem.log (RESULT lines of memcheck.sh). Prints: the goals with the measured value, then per part per-round values,
-medians over rounds, the spread between rounds ((max-min)/median), and the ratios
+of inproc.py) and mem.log (RESULT lines of memcheck.sh). Prints: the goals with the measured
+value (back-to-back rounds, then interleaved), then per part per-round values, medians over rounds, the spread between rounds ((max-min)/median), and the ratios
 observe/bare, peers/bare and observe/peers computed per round (same round = back-to-back runs).
 Several folders are pooled (their rounds are numbered folder.round).
 
